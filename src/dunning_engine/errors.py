@@ -1,0 +1,257 @@
+"""The exception hierarchy of dunning-engine.
+
+Every error a user can cause derives from :class:`DunningError`. Errors about a
+policy file carry a :class:`Location` (file, line, column) and render like a
+compiler diagnostic::
+
+    policies/b2b.yaml:12:15: error: unknown variable 'balanse'
+       12 |         when: balanse > 50000 CLP
+          |               ^^^^^^^
+    help: did you mean 'balance'?
+
+Errors also subclass the matching built-in (``ValueError``, ``RuntimeError``)
+so that embedding code can catch them without importing this module.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+__all__ = [
+    "Source",
+    "Location",
+    "Origin",
+    "DunningError",
+    "PolicyError",
+    "PolicyErrors",
+    "RecordError",
+    "EngineError",
+    "did_you_mean",
+]
+
+
+class Source:
+    """A named text (a policy file, or text given directly) used to quote lines in errors."""
+
+    __slots__ = ("name", "text", "_lines")
+
+    def __init__(self, name: str | None, text: str) -> None:
+        self.name = name
+        self.text = text
+        self._lines: list[str] | None = None
+
+    def line(self, number: int) -> str | None:
+        """The text of 1-based line ``number`` without its newline, or None."""
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        if 1 <= number <= len(self._lines):
+            return self._lines[number - 1]
+        return None
+
+    def location(self, offset: int, length: int = 1) -> "Location":
+        """The location of a 0-based character offset in the text."""
+        offset = max(0, min(offset, len(self.text)))
+        line = self.text.count("\n", 0, offset) + 1
+        start = self.text.rfind("\n", 0, offset) + 1
+        return Location(self, line, offset - start + 1, length)
+
+    def __repr__(self) -> str:
+        return f"Source({self.name!r})"
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a source: 1-based line and column, and how many characters to underline."""
+
+    source: Source | None
+    line: int
+    column: int
+    length: int = 1
+
+    @property
+    def file(self) -> str:
+        return (self.source.name if self.source else None) or "<text>"
+
+    def shifted(self, columns: int, length: int | None = None) -> "Location":
+        return Location(self.source, self.line, self.column + columns, self.length if length is None else length)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+# An Origin maps an offset inside some text (an expression inside a YAML scalar,
+# say) to the Location of that character in the file it came from.
+Origin = Callable[[int, int], Location]
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """A 'did you mean ...?' help line for a misspelt ``word``, or None."""
+    matches = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean '{matches[0]}'?" if matches else None
+
+
+class DunningError(Exception):
+    """Base class of every error raised by dunning-engine."""
+
+
+@dataclass(eq=False)
+class _Diagnostic:
+    message: str
+    location: Location | None = None
+    help: str | None = None
+    code: str | None = None
+    severity: str = "error"
+
+
+class PolicyError(DunningError, ValueError):
+    """A policy (YAML or DSL) or an expression is invalid.
+
+    Attributes: ``message``, ``location`` (or None), ``help`` (or None), and
+    the shortcuts ``file``, ``line``, ``column``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        location: Location | None = None,
+        *,
+        help: str | None = None,
+        code: str | None = None,
+        severity: str = "error",
+    ) -> None:
+        self.message = message
+        self.location = location
+        self.help = help
+        self.code = code
+        self.severity = severity
+        super().__init__(self.render(color=False))
+
+    # -- shortcuts -------------------------------------------------------
+    @property
+    def file(self) -> str | None:
+        return self.location.file if self.location else None
+
+    @property
+    def line(self) -> int | None:
+        return self.location.line if self.location else None
+
+    @property
+    def column(self) -> int | None:
+        return self.location.column if self.location else None
+
+    @property
+    def errors(self) -> Sequence["PolicyError"]:
+        return [self]
+
+    # -- rendering -------------------------------------------------------
+    def render(self, color: bool = False) -> str:
+        return render_diagnostic(self.message, self.location, self.help, self.severity, color)
+
+    def to_dict(self) -> dict[str, Any]:
+        loc = self.location
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "file": loc.file if loc else None,
+            "line": loc.line if loc else None,
+            "column": loc.column if loc else None,
+            "help": self.help,
+        }
+
+    def __reduce__(self):  # pragma: no cover - pickling support
+        return (PolicyError, (self.message, self.location), {"help": self.help})
+
+
+class PolicyErrors(PolicyError):
+    """Several policy errors found in one pass; ``errors`` lists them in source order."""
+
+    def __init__(self, errors: Sequence[PolicyError]) -> None:
+        def key(e: PolicyError):
+            loc = e.location
+            return (loc.file, loc.line, loc.column) if loc else ("", 0, 0)
+
+        self._errors = sorted(errors, key=key)
+        first = self._errors[0]
+        super().__init__(first.message, first.location, help=first.help, code=first.code)
+
+    @property
+    def errors(self) -> Sequence[PolicyError]:
+        return self._errors
+
+    def render(self, color: bool = False) -> str:
+        errors = getattr(self, "_errors", None)
+        if not errors:
+            return super().render(color)
+        return "\n".join(e.render(color) for e in errors)
+
+
+class RecordError(DunningError, ValueError):
+    """An input record (invoice, customer, event) is invalid.
+
+    Names the file, the line (1-based) and, where known, the field.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 field: str | None = None, record: Any = None, help: str | None = None) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.field = field
+        self.record = record
+        self.help = help
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = f"{self.file or '<input>'}:{self.line}" if self.line else (self.file or "<input>")
+        what = f" field '{self.field}':" if self.field else ""
+        text = f"{where}: rejected:{what} {self.message}"
+        if self.help:
+            text += f"\nhelp: {self.help}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "field": self.field,
+                "reason": self.message, "record": self.record}
+
+
+class EngineError(DunningError, RuntimeError):
+    """A case could not be advanced (for example, an endless chain of transitions)."""
+
+    def __init__(self, message: str, *, case: str | None = None, help: str | None = None) -> None:
+        self.message = message
+        self.case = case
+        self.help = help
+        text = f"case {case}: {message}" if case else message
+        if help:
+            text += f"\nhelp: {help}"
+        super().__init__(text)
+
+
+def render_diagnostic(message: str, location: Location | None, help: str | None,
+                      severity: str = "error", color: bool = False) -> str:
+    """``file:line:col: error: message``, the source line with a caret, and ``help:``."""
+
+    def paint(text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+    sev = paint(f"{severity}:", "1;31" if severity == "error" else "1;33")
+    if location is None:
+        out = [f"{sev} {message}"]
+    else:
+        out = [f"{paint(str(location), '1')}: {sev} {message}"]
+        text = location.source.line(location.line) if location.source else None
+        if text is not None:
+            num = str(location.line)
+            pad = " " * len(num)
+            shown = text.expandtabs(1)
+            col = max(1, min(location.column, len(shown) + 1))
+            length = max(1, min(location.length, len(shown) - col + 1 if len(shown) >= col else 1))
+            out.append(f"{pad} |")
+            out.append(f"{num} | {shown}")
+            out.append(f"{pad} | {' ' * (col - 1)}{paint('^' * length, '1;31')}")
+    if help:
+        out.append(f"{paint('help:', '1;36')} {help}")
+    return "\n".join(out)
