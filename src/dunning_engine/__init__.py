@@ -1,5 +1,27 @@
-"""dunning-engine: collection policies as readable, testable code."""
-from ._version import __version__
-from .errors import DunningError, EngineError, PolicyError, PolicyErrors, RecordError
+"""dunning-engine: collection policies as readable, testable code.
 
-__all__ = ["__version__", "DunningError", "PolicyError", "PolicyErrors", "RecordError", "EngineError"]
+The public API is what ``__all__`` lists; everything else is private and may change.
+"""
+
+from ._version import __version__
+from .errors import DunningError, EngineError, Location, PolicyError, PolicyErrors, RecordError, Source
+from .policy.ir import Policy
+from .policy.load import load_policy, load_policy_text
+from .values import Duration, Money, Percent
+
+__all__ = [
+    "__version__",
+    "load_policy",
+    "load_policy_text",
+    "Policy",
+    "Money",
+    "Percent",
+    "Duration",
+    "DunningError",
+    "PolicyError",
+    "PolicyErrors",
+    "RecordError",
+    "EngineError",
+    "Location",
+    "Source",
+]

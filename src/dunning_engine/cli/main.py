@@ -1,0 +1,151 @@
+"""The ``dunning`` command.
+
+Exit status: 0 success, 1 failure of the input or of a test, 2 wrong usage.
+Heavy modules are imported inside the commands so that ``dunning --help``
+starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .._version import __version__
+
+
+def _color(stream=None) -> bool:
+    stream = stream or sys.stderr
+    import os
+
+    if os.environ.get("NO_COLOR"):
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def emit_errors(errors, fmt: str) -> None:
+    """Print policy errors to stderr as text (with source and caret) or as JSON lines."""
+    if fmt == "json":
+        import json
+
+        for e in errors:
+            click.echo(json.dumps(e.to_dict(), ensure_ascii=False), err=True)
+    else:
+        color = _color()
+        for e in errors:
+            click.echo(e.render(color=color), err=True)
+
+
+class _Group(click.Group):
+    """Turns any DunningError that escapes a command into a message and exit 1, never a traceback."""
+
+    def invoke(self, ctx):
+        from ..errors import DunningError, PolicyError
+
+        try:
+            return super().invoke(ctx)
+        except PolicyError as e:
+            click.echo(e.render(color=_color()), err=True)
+            sys.exit(1)
+        except DunningError as e:
+            click.echo(str(e), err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dunning")
+def cli() -> None:
+    """dunning-engine: collection policies as readable, testable code."""
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="How to print errors: text for people, json (one object per line) for machines.")
+@click.option("--summary", is_flag=True, help="Also print a summary of each valid policy.")
+def validate(files: tuple[str, ...], fmt: str, summary: bool) -> None:
+    """Parse and type-check policies (YAML .yaml/.yml or DSL .dunning).
+
+    Exit 0 when every file is valid, 1 otherwise; each error is printed as
+    file:line:col, the source line with a caret, and a help line.
+    """
+    from ..errors import PolicyError
+    from ..policy.load import load_policy
+
+    failed = 0
+    for path in files:
+        try:
+            policy = load_policy(path) if path.lower().endswith((".yaml", ".yml", ".dunning")) else None
+            if policy is None:
+                from ..policy.load import policy_format
+
+                policy_format(path)  # raises with a help line
+        except PolicyError as e:
+            failed += 1
+            errs = e.errors
+            for err in errs:
+                if err.location is None:
+                    # Errors about the file as a whole still name it.
+                    from ..errors import Location, Source
+
+                    err.location = Location(Source(path, ""), 1, 1)
+            emit_errors(errs, fmt)
+            continue
+        if fmt == "json":
+            import json
+
+            click.echo(json.dumps({"file": path, "valid": True, "policy": policy.key}))
+        else:
+            click.echo(f"{path}: ok ({policy.key}, {len(policy.states)} states)")
+            if summary:
+                from ..policy.describe import summarize
+
+                click.echo(summarize(policy))
+    if failed:
+        if fmt == "text":
+            click.echo(f"{failed} of {len(files)} policy file(s) invalid", err=True)
+        sys.exit(1)
+
+
+def _instant_option(text: str, tz):
+    from ..io.readers import parse_instant
+
+    try:
+        return parse_instant(text, tz)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+@cli.command()
+@click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False), help="The policy (.yaml or .dunning).")
+@click.option("--invoices", required=True, type=click.Path(dir_okay=False), help="Invoices, CSV with a header or JSONL.")
+@click.option("--customers", type=click.Path(dir_okay=False), help="Customers, CSV or JSONL.")
+@click.option("--events", type=click.Path(dir_okay=False), help="Events, JSONL.")
+@click.option("--until", required=True, help="Run up to and including this instant (a date means 00:00 local).")
+@click.option("--since", help="Actions before this instant advance state silently.")
+@click.option("--out", default="-", type=click.Path(dir_okay=False, allow_dash=True), help="Where to write actions (JSONL); default stdout.")
+@click.option("--states", "states_path", type=click.Path(dir_okay=False), help="Write the final state of every case (JSONL).")
+@click.option("--explain", is_flag=True, help="Add to each action the trigger, the guard and the values it read.")
+@click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False), help="Write rejected records here (JSONL).")
+def run(policy_path, invoices, customers, events, until, since, out, states_path, explain, rejects_path) -> None:
+    """Run a policy over invoices and events and write the actions (JSONL).
+
+    Invalid records are reported with file, line and reason and skipped; the
+    rest is processed. Exit status 1 if any record was rejected.
+    """
+    from ..engine.runner import run_files
+
+    problems = run_files(
+        policy_path, invoices=invoices, customers=customers, events=events, until=until, since=since,
+        out=out, states=states_path, explain=explain, rejects=rejects_path,
+        report=lambda text: click.echo(text, err=True),
+    )
+    sys.exit(1 if problems else 0)
+
+
+def main() -> None:
+    cli(prog_name="dunning")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,142 @@
+"""Compile a checked policy (``ir.Policy``) once into plain tables for the engine.
+
+Per state: its timer rules, its event rules grouped by event type, its
+condition rules, each with the guard and actions ready to run, and every rule
+carrying its position in evaluation order (``any_state`` rules first, then the
+state's own in file order).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..calendars import get_calendar
+from ..policy import ir
+from ..values import Duration
+from .clock import Clock
+
+__all__ = ["CompiledPolicy", "CRule", "CState", "PREVIOUS", "CLOCK_VARIABLES"]
+
+PREVIOUS = -1
+
+# Variables whose value changes with the clock alone (no event needed).
+CLOCK_VARIABLES = frozenset({
+    "now", "today", "days_in_state", "days_overdue", "days_until_due", "oldest_days_overdue",
+    "overdue_balance", "overdue_count", "oldest_due", "plan.missed_count",
+})
+
+
+class CRule:
+    """A rule ready to run. ``kind`` is 'at', 'after', 'every', 'on' or 'cond'."""
+
+    __slots__ = ("rule", "name", "order", "kind", "expr", "duration", "max", "starting", "events",
+                 "when", "unless", "actions", "goto", "expires", "clock")
+
+    def __init__(self, rule: ir.Rule, order: int, goto: int | None) -> None:
+        self.rule = rule
+        self.name = rule.name
+        self.order = order
+        trig = rule.trigger
+        self.expr = self.duration = self.max = self.starting = None
+        self.events: tuple[str, ...] = ()
+        if trig is None:
+            self.kind = "cond"
+        elif isinstance(trig, ir.At):
+            self.kind, self.expr = "at", trig.expr
+        elif isinstance(trig, ir.After):
+            self.kind, self.duration = "after", trig.duration
+        elif isinstance(trig, ir.Every):
+            self.kind, self.duration, self.max, self.starting = "every", trig.duration, trig.max, trig.starting
+        else:
+            self.kind, self.events = "on", trig.events
+        self.when = rule.when
+        self.unless = rule.unless
+        self.actions = rule.do
+        self.goto = goto
+        self.expires: Duration | None = rule.expires
+        reads = set()
+        for e in (rule.when, rule.unless):
+            if e is not None:
+                reads |= set(e.variables)
+        # A guard is clock-dependent if it reads a clock variable (segments are expanded by the engine).
+        self.clock = bool(reads & CLOCK_VARIABLES)
+
+    def guard(self, ctx) -> bool:
+        when, unless = self.when, self.unless
+        if when is not None and when.evaluate(ctx) is not True:
+            return False
+        if unless is not None and unless.evaluate(ctx) is True:
+            return False
+        return True
+
+
+class CState:
+    __slots__ = ("name", "index", "initial", "final", "on_enter", "on_exit", "rules", "timers", "on_rules", "conds")
+
+    def __init__(self, name: str, index: int, state: ir.State) -> None:
+        self.name = name
+        self.index = index
+        self.initial = state.initial
+        self.final = state.final
+        self.on_enter = state.on_enter
+        self.on_exit = state.on_exit
+        self.rules: list[CRule] = []
+        self.timers: list[CRule] = []
+        self.on_rules: dict[str, list[CRule]] = {}
+        self.conds: list[CRule] = []
+
+
+class CompiledPolicy:
+    """Plain tables for one policy; build once, share between engines."""
+
+    def __init__(self, policy: ir.Policy) -> None:
+        self.policy = policy
+        self.key = policy.key
+        self.scope = policy.scope
+        self.currency = policy.currency
+        self.allocation = policy.allocation
+        self.clock = Clock(policy.timezone, policy.send_at)
+        self.calendar = get_calendar(policy.calendar)
+        self.segments: dict[str, Any] = dict(policy.segments)
+        self.index = {s.name: i for i, s in enumerate(policy.states)}
+        self.states: list[CState] = []
+        for i, s in enumerate(policy.states):
+            cs = CState(s.name, i, s)
+            if not s.final:
+                for order, rule in enumerate(policy.rules_of(s.name)):
+                    goto = None
+                    if rule.goto == "previous":
+                        goto = PREVIOUS
+                    elif rule.goto is not None:
+                        goto = self.index[rule.goto]
+                    cr = CRule(rule, order, goto)
+                    if not cr.clock and cr.kind == "cond":
+                        cr.clock = self._segments_clock(rule)
+                    cs.rules.append(cr)
+                    if cr.kind in ("at", "after", "every"):
+                        cs.timers.append(cr)
+                    elif cr.kind == "on":
+                        for ev in cr.events:
+                            cs.on_rules.setdefault(ev, []).append(cr)
+                    else:
+                        cs.conds.append(cr)
+            self.states.append(cs)
+        self.initial = next(i for i, s in enumerate(policy.states) if s.initial)
+        # Does any rule react to time through its guard? (decides whether wake-ups are computed)
+        self.any_clock = any(r.clock for s in self.states for r in s.conds)
+
+    def _segments_clock(self, rule: ir.Rule) -> bool:
+        """True when a guard reads a segment whose definition reads the clock (through segments, recursively)."""
+        seen: set[str] = set()
+
+        def reads_clock(names) -> bool:
+            for name in names:
+                if name in CLOCK_VARIABLES:
+                    return True
+                if name in self.segments and name not in seen:
+                    seen.add(name)
+                    if reads_clock(self.segments[name].variables):
+                        return True
+            return False
+
+        return reads_clock(set().union(*(e.variables for e in (rule.when, rule.unless) if e is not None)))

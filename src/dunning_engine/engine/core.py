@@ -1,0 +1,740 @@
+"""The run-time core: cases, the wake-up heap, rule evaluation and actions (SPEC §1, §5).
+
+Pure: no I/O. Feed it invoices, customers and events, advance the clock with
+``run(until)``, and it yields action records (dicts in the SPEC §4 shape) in
+order of time, then case, then emission.
+
+How time moves: every case knows the next instant at which something can
+happen to it (its start, its next event, its earliest armed timer, the next
+instant a clock-dependent guard can change). One heap holds those instants;
+the engine pops the earliest, processes that case at that instant, and pushes
+its next wake-up. Nothing is polled day by day, so the cost of a run grows with
+events and fired timers, not with the days it spans.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from decimal import Decimal
+from heapq import heappop, heappush
+from typing import Any, Iterable, Iterator
+
+from ..errors import EngineError, RecordError
+from ..policy import ir
+from ..values import Duration, Money, Percent, quantize
+from .actions import build_action
+from .clock import NEVER
+from .compiled import PREVIOUS, CompiledPolicy, CRule
+from .context import Ctx
+from .ledger import Ledger
+from .records import Customer, Event, Invoice
+
+__all__ = ["Engine", "Case", "CHAIN_LIMIT"]
+
+CHAIN_LIMIT = 64
+ZERO = Decimal(0)
+
+
+class _ChainTooLong(Exception):
+    pass
+
+
+class Case:
+    """One case: a single invoice (scope invoice) or all invoices of a customer (scope customer)."""
+
+    __slots__ = (
+        "id", "ord", "scope_invoice", "customer", "ledger", "ledgers", "focus", "currency",
+        "state", "previous", "entered", "entry_no", "entries", "gen", "timers", "conds", "cond_wake",
+        "fired", "events", "held_invoice", "held_customer", "started", "start", "closed", "failed",
+        "next_wake", "reminders", "promise", "promise_paid", "promise_check", "offer", "plan", "plan_offer", "trace",
+    )
+
+    def __init__(self, case_id: str, ord_: int, scope_invoice: bool, customer: Customer, currency: str) -> None:
+        self.id = case_id
+        self.ord = ord_
+        self.scope_invoice = scope_invoice
+        self.customer = customer
+        self.ledger: Ledger | None = None
+        self.ledgers: dict[str, Ledger] = {}
+        self.focus: Ledger | None = None
+        self.currency = currency
+        self.state = -1
+        self.previous: int | None = None
+        self.entered = 0
+        self.entry_no = 0
+        self.entries: dict[int, int] = {}
+        self.gen = 0
+        self.timers: list[list] = []       # [fire_t, orig_t, order, crule, occurrence]
+        self.conds: list[bool] = []
+        self.cond_wake = NEVER
+        self.fired: dict[int, int] = {}
+        self.events: list = []             # heap of (t, seq, Event)
+        self.held_invoice = False
+        self.held_customer = False
+        self.started = False
+        self.start = NEVER
+        self.closed = False
+        self.failed: str | None = None
+        self.next_wake: int | None = None
+        self.reminders = 0
+        self.promise: tuple[_dt.date, Decimal] | None = None
+        self.promise_paid = ZERO
+        self.promise_check = NEVER
+        self.offer: tuple[Decimal, _dt.date] | None = None   # discount offer: (amount, until)
+        self.plan = None
+        self.plan_offer: list | None = None
+        self.trace: list[dict] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.held_invoice or self.held_customer
+
+
+class Engine:
+    """Runs one policy over a portfolio. ``explain=True`` keeps a trace per case and adds ``explain`` to actions."""
+
+    def __init__(self, policy: ir.Policy | CompiledPolicy, *, explain: bool = False, chain_limit: int = CHAIN_LIMIT) -> None:
+        self.cp = policy if isinstance(policy, CompiledPolicy) else CompiledPolicy(policy)
+        self.clock = self.cp.clock
+        self.explain = explain
+        self.chain_limit = chain_limit
+        self.cases: dict[str, Case] = {}
+        self._by_ord: list[Case] = []
+        self.invoice_case: dict[str, Case] = {}
+        self.customer_cases: dict[str, list[Case]] = {}
+        self.customers: dict[str, Customer] = {}
+        self.errors: list[EngineError] = []
+        self.warnings: list[EngineError] = []
+        self.duplicates = 0
+        self._event_ids: set[str] = set()
+        self._heap: list[tuple[int, int]] = []
+        self._now: int | None = None
+        self._instant: int | None = None
+        self._out: list[tuple[str, int, dict]] = []
+        self._emitted = 0
+        self._seq = 0
+        self._chain = 0
+        self._rates: dict[str, list[tuple[_dt.date, Any]]] = {}
+
+    # ------------------------------------------------------------------ input
+    def add_customer(self, customer: Customer) -> None:
+        known = self.customers.get(customer.id)
+        if known is not None:
+            known.attrs.update(customer.attrs)
+        else:
+            self.customers[customer.id] = customer
+
+    def set_rate(self, name: str, rows: Iterable[tuple[_dt.date, Any]]) -> None:
+        self._rates[name] = sorted(rows)
+
+    def rate(self, name: str, day: _dt.date):
+        rows = self._rates.get(name)
+        if not rows:
+            return None
+        value = None
+        for d, v in rows:
+            if d > day:
+                break
+            value = v
+        return value
+
+    def _customer(self, cid: str) -> Customer:
+        c = self.customers.get(cid)
+        if c is None:
+            c = self.customers[cid] = Customer(cid)
+        return c
+
+    def add_invoice(self, invoice: Invoice, start: int | None = None, origin: tuple | None = None) -> None:
+        """Add an invoice; its case starts at ``issued`` 00:00 local (or at ``start``, an instant)."""
+        if invoice.id in self.invoice_case:
+            raise RecordError(f"duplicate invoice id '{invoice.id}'", file=origin and origin[0], line=origin and origin[1], field="id")
+        t = self.clock.day_start(invoice.issued) if start is None else start
+        if self._now is not None and t < self._now:
+            t = self._now  # added after the clock passed its start: it starts now and catches up
+        ledger = Ledger(invoice, invoice.currency, invoice.amount)
+        if self.cp.scope == "invoice":
+            case = self._new_case(invoice.id, invoice.customer, invoice.currency)
+            case.ledger = ledger
+            case.ledgers[invoice.id] = ledger
+            case.focus = ledger
+            case.start = t
+            self.invoice_case[invoice.id] = case
+            self._wake_at(case, t)
+            return
+        case = self.cases.get(invoice.customer)
+        if case is None:
+            case = self._new_case(invoice.customer, invoice.customer, invoice.currency)
+            case.ledgers[invoice.id] = ledger
+            case.focus = ledger
+            case.start = t
+            self.invoice_case[invoice.id] = case
+            self._wake_at(case, t)
+            return
+        if invoice.currency != case.currency:
+            raise RecordError(f"invoice currency {invoice.currency} differs from the customer's case currency {case.currency}",
+                              file=origin and origin[0], line=origin and origin[1], field="currency",
+                              help="a customer-scope case keeps one currency; run one policy per currency")
+        self.invoice_case[invoice.id] = case
+        self._push_event(case, t, Event(type="_join", at=self.clock.datetime(t), invoice=invoice.id,
+                                        customer=invoice.customer, fields={"ledger": ledger}))
+
+    def _new_case(self, case_id: str, customer_id: str, currency: str) -> Case:
+        case = Case(case_id, len(self._by_ord), self.cp.scope == "invoice", self._customer(customer_id), currency)
+        if self.explain:
+            case.trace = []
+        self.cases[case_id] = case
+        self._by_ord.append(case)
+        self.customer_cases.setdefault(customer_id, []).append(case)
+        return case
+
+    def add_event(self, event: Event) -> None:
+        """Queue an event for its case. Raises ``RecordError`` for an event the engine cannot place."""
+        def reject(msg: str, field: str | None = None, help: str | None = None):
+            return RecordError(msg, file=event.origin[0], line=event.origin[1], field=field, help=help)
+
+        if event.id is not None:
+            if event.id in self._event_ids:
+                self.duplicates += 1
+                return
+        t = int(event.at.timestamp())
+        if self._now is not None and t < self._now:
+            raise reject(f"event at {event.at.isoformat()} is before the engine's clock ({self.clock.iso(self._now)})", "at",
+                         "feed events before advancing the clock past them")
+        if event.type == "invoice_issued":
+            if event.new_invoice is None:
+                raise reject("invoice_issued needs an 'invoice' object", "invoice")
+            self.add_invoice(event.new_invoice, start=t, origin=event.origin)
+        elif event.invoice is not None:
+            case = self.invoice_case.get(event.invoice)
+            if case is None:
+                raise reject(f"unknown invoice '{event.invoice}'", "invoice",
+                             "the invoice must be in --invoices or issued by an earlier invoice_issued event")
+            if event.currency is not None and event.currency != case.ledgers[event.invoice].currency:
+                raise reject(f"currency {event.currency} does not match invoice {event.invoice} in "
+                             f"{case.ledgers[event.invoice].currency}", "currency")
+            self._push_event(case, t, event)
+        elif event.customer is not None:
+            cases = self.customer_cases.get(event.customer)
+            if not cases:
+                if event.type == "customer_updated":
+                    self._customer(event.customer).attrs.update(event.fields.get("fields") or {})
+                    self._record_id(event)
+                    return
+                raise reject(f"unknown customer '{event.customer}'", "customer")
+            for case in cases:
+                self._push_event(case, t, event)
+        else:
+            raise reject(f"a {event.type} event needs 'invoice' or 'customer'", "invoice")
+        self._record_id(event)
+
+    def _record_id(self, event: Event) -> None:
+        if event.id is not None:
+            self._event_ids.add(event.id)
+
+    def _push_event(self, case: Case, t: int, event: Event) -> None:
+        self._seq += 1
+        heappush(case.events, (t, event.seq, self._seq, event))
+        self._wake_at(case, t)
+
+    def _wake_at(self, case: Case, t: int) -> None:
+        if case.next_wake is None or t < case.next_wake:
+            case.next_wake = t
+            heappush(self._heap, (t, case.ord))
+
+    # ------------------------------------------------------------------ running
+    def run(self, until: _dt.datetime | _dt.date | int) -> Iterator[dict]:
+        """Process every case up to and including ``until``; yield actions in order."""
+        u = until if isinstance(until, int) else (
+            self.clock.day_start(until) if not isinstance(until, _dt.datetime) else self.clock.instant(until))
+        heap = self._heap
+        by_ord = self._by_ord
+        while heap and heap[0][0] <= u:
+            t, o = heappop(heap)
+            case = by_ord[o]
+            if case.next_wake != t:
+                continue  # a stale entry: the case was rescheduled
+            if t != self._instant:
+                if self._out:
+                    yield from self._flush()
+                self._instant = t
+            case.next_wake = None
+            self._wake(case, t)
+            self._schedule(case)
+        if self._out:
+            yield from self._flush()
+        if self._now is None or u > self._now:
+            self._now = u
+
+    def advance(self, until) -> list[dict]:
+        return list(self.run(until))
+
+    def _flush(self) -> list[dict]:
+        out = self._out
+        out.sort(key=lambda x: (x[0], x[1]))
+        self._out = []
+        return [rec for _, _, rec in out]
+
+    def _schedule(self, case: Case) -> None:
+        if case.failed or case.closed:
+            return
+        nxt = NEVER
+        if not case.started:
+            nxt = case.start
+        if case.events:
+            nxt = min(nxt, case.events[0][0])
+        if case.started and not case.held:
+            if case.timers:
+                nxt = min(nxt, case.timers[0][0])
+            nxt = min(nxt, case.cond_wake)
+        if case.started:
+            nxt = min(nxt, case.promise_check, case.plan.next_check if case.plan is not None else NEVER)
+        if nxt < NEVER:
+            self._wake_at(case, nxt)
+
+    def _wake(self, case: Case, t: int) -> None:
+        if case.failed or case.closed:
+            return
+        self._chain = 0
+        try:
+            if not case.started and case.start <= t:
+                case.started = True
+                self._enter(case, self.cp.initial, t)
+            events = case.events
+            while events and events[0][0] <= t and not case.closed:
+                ev = heappop(events)[3]
+                self._apply_event(case, ev, t)
+            if case.closed or not case.started:
+                return
+            self._derived(case, t)
+            self._fire_timers(case, t)
+            if case.cond_wake <= t and not case.held:
+                self._eval_conds(case, t)
+        except _ChainTooLong:
+            msg = (f"more than {self.chain_limit} transitions at {self.clock.iso(t)}; "
+                   f"the case stopped in state '{self.cp.states[case.state].name}'")
+            case.failed = msg
+            self.errors.append(EngineError(msg, case=case.id, help="look for rules whose goto leads back without a condition turning false"))
+        except EngineError as e:
+            case.failed = e.message
+            self.errors.append(e)
+
+    # ------------------------------------------------------------------ states
+    def _enter(self, case: Case, index: int, t: int) -> None:
+        self._chain += 1
+        if self._chain > self.chain_limit:
+            raise _ChainTooLong()
+        cs = self.cp.states[index]
+        case.state = index
+        case.entered = t
+        n = case.entries.get(index, 0) + 1
+        case.entries[index] = n
+        case.entry_no = n
+        case.gen += 1
+        case.fired = {}
+        case.timers = []
+        case.conds = []
+        case.cond_wake = NEVER
+        self._trace(case, t, "enter", state=cs.name)
+        gen = case.gen
+        if cs.on_enter:
+            self._run_actions(case, cs.on_enter, t, "on_enter", 1, Ctx(self, case, t))
+        if cs.final or case.gen != gen:
+            return
+        ctx = None
+        for cr in cs.timers:
+            ctx = ctx or Ctx(self, case, t)
+            self._arm(case, cr, t, ctx, occurrence=1)
+        case.timers.sort(key=_timer_key)
+        case.conds = [False] * len(cs.conds)
+        if cs.conds:
+            self._eval_conds(case, t)
+
+    def _transition(self, case: Case, goto: int, t: int) -> None:
+        old = self.cp.states[case.state]
+        target = case.previous if goto == PREVIOUS else goto
+        if target is None:
+            raise EngineError(f"goto previous from '{old.name}', but the case has no previous state", case=case.id,
+                              help="use goto: previous only in states that are entered from another state")
+        if old.on_exit:
+            self._run_actions(case, old.on_exit, t, "on_exit", 1, Ctx(self, case, t))
+        case.previous = case.state
+        self._enter(case, target, t)
+
+    # ------------------------------------------------------------------ timers
+    def _arm(self, case: Case, cr: CRule, t: int, ctx: Ctx, occurrence: int, after: int | None = None) -> None:
+        """Arm timer rule ``cr``: its first occurrence, or (``after`` given) the one following it."""
+        clock = self.clock
+        if cr.kind == "at":
+            value = cr.expr.evaluate(ctx)
+            if value is None:
+                self._trace(case, t, "not armed", rule=cr.name, why=f"'{cr.expr.canonical}' is null")
+                return
+            when = clock.instant(value)
+        elif cr.kind == "after":
+            when = self._plus(case.entered, cr.duration)
+        else:
+            if cr.max is not None and occurrence > cr.max:
+                return
+            if after is not None:
+                when = self._plus(after, cr.duration)
+            elif cr.starting is not None:
+                value = cr.starting.evaluate(ctx)
+                if value is None:
+                    return
+                when = clock.instant(value)
+            else:
+                when = self._plus(case.entered, cr.duration)
+        case.timers.append([max(when, t), when, cr.order, cr, occurrence])
+
+    def _plus(self, t: int, d: Duration) -> int:
+        days = d.fixed_days
+        if days is not None:
+            local = self.clock.datetime(t)
+            return int((local.replace(tzinfo=None) + _dt.timedelta(days=days)).replace(tzinfo=self.clock.tz).timestamp())
+        local = self.clock.datetime(t)
+        day = d.add_to(local.date(), self.cp.calendar)
+        return self.clock.at(day, local.time())
+
+    def _fire_timers(self, case: Case, t: int) -> None:
+        while case.timers and case.timers[0][0] <= t and not case.held and not case.closed:
+            fire_t, orig, order, cr, occurrence = case.timers.pop(0)
+            gen = case.gen
+            if cr.expires is not None and t > self._plus(orig, cr.expires):
+                self._trace(case, t, "expired", rule=cr.name, why=f"was due {self.clock.iso(orig)}, expires {cr.expires}")
+            else:
+                self._fire_rule(case, cr, t, None, occurrence)
+            if case.gen == gen:
+                if cr.kind == "every":
+                    self._arm(case, cr, t, Ctx(self, case, t), occurrence + 1, after=orig)
+                    case.timers.sort(key=_timer_key)
+                if case.conds:
+                    self._eval_conds(case, t)
+
+    def _rearm_at_timers(self, case: Case, t: int) -> None:
+        """After a change, move pending ``at`` timers whose expression now gives another time."""
+        changed = False
+        ctx = None
+        for timer in case.timers:
+            cr = timer[3]
+            if cr.kind != "at":
+                continue
+            ctx = ctx or Ctx(self, case, t)
+            value = cr.expr.evaluate(ctx)
+            when = NEVER if value is None else self.clock.instant(value)
+            if when != timer[1]:
+                timer[1] = when
+                timer[0] = max(when, t)
+                changed = True
+        if changed:
+            case.timers = [x for x in case.timers if x[1] < NEVER]
+            case.timers.sort(key=_timer_key)
+
+    # ------------------------------------------------------------------ rules
+    def _fire_rule(self, case: Case, cr: CRule, t: int, event: Event | None, occurrence: int | None = None) -> bool:
+        """Run one rule if its guard holds; True when it moved the case to another state."""
+        ctx = Ctx(self, case, t, event)
+        if not cr.guard(ctx):
+            if case.trace is not None:
+                self._trace(case, t, "skipped", rule=cr.name, why=self._why_not(cr, ctx))
+            return False
+        n = case.fired.get(cr.order, 0) + 1
+        case.fired[cr.order] = n
+        if case.trace is not None:
+            self._trace(case, t, "fired", rule=cr.name, **self._explain(cr, ctx))
+        if cr.actions:
+            self._run_actions(case, cr.actions, t, cr.name, occurrence or n, ctx, cr)
+        if cr.goto is not None:
+            self._transition(case, cr.goto, t)
+            return True
+        return False
+
+    def _eval_conds(self, case: Case, t: int) -> None:
+        """Edge-triggered condition rules: fire those whose guard turned true."""
+        cs = self.cp.states[case.state]
+        if not cs.conds or case.held:
+            return
+        gen = case.gen
+        ctx = Ctx(self, case, t)
+        for i, cr in enumerate(cs.conds):
+            value = cr.guard(ctx)
+            before = case.conds[i]
+            case.conds[i] = value
+            if value and not before:
+                n = case.fired.get(cr.order, 0) + 1
+                case.fired[cr.order] = n
+                if case.trace is not None:
+                    self._trace(case, t, "fired", rule=cr.name, **self._explain(cr, ctx))
+                if cr.actions:
+                    self._run_actions(case, cr.actions, t, cr.name, n, ctx, cr)
+                if cr.goto is not None:
+                    self._transition(case, cr.goto, t)
+                    return
+                if case.gen != gen:
+                    return
+                ctx = Ctx(self, case, t)
+        self._next_cond_wake(case, t)
+
+    def _next_cond_wake(self, case: Case, t: int) -> None:
+        from .wake import next_change
+
+        cs = self.cp.states[case.state]
+        clocked = [(i, cr) for i, cr in enumerate(cs.conds) if cr.clock]
+        case.cond_wake = next_change(self, case, t, clocked) if clocked else NEVER
+
+    # ------------------------------------------------------------------ events
+    def _apply_event(self, case: Case, ev: Event, t: int) -> None:
+        typ = ev.type
+        led = case.ledgers.get(ev.invoice) if ev.invoice is not None else None
+        if led is not None and not case.scope_invoice:
+            case.focus = led
+        if typ == "_join":
+            new = ev.fields["ledger"]
+            case.ledgers[ev.invoice] = new
+            case.focus = new
+            self._trace(case, t, "invoice joined", invoice=ev.invoice)
+            self._after_change(case, t)
+            return
+        self._trace(case, t, "event", event=typ, invoice=ev.invoice)
+        settle = False
+        if typ == "payment":
+            settle = self._discount_applies(case, led, ev.amount, t)
+            if settle:
+                self._apply_discount(case, led)
+            led.pay(ev.amount, self.cp.allocation)
+            if case.promise is not None:
+                case.promise_paid += ev.amount
+            if case.plan is not None:
+                case.plan.pay(ev.amount)
+        elif typ == "credit_note":
+            led.credit(ev.amount)
+        elif typ == "invoice_cancelled":
+            led.cancel()
+            led.closed = True
+        elif typ == "promise_to_pay":
+            amount = ev.amount if ev.amount is not None else max(self._balance(case), ZERO)
+            case.promise = (ev.date, amount)
+            case.promise_paid = ZERO
+            case.promise_check = self.clock.day_start(ev.date + _dt.timedelta(days=1))
+        elif typ == "hold":
+            if ev.invoice is not None:
+                case.held_invoice = True
+            else:
+                case.held_customer = True
+        elif typ == "release":
+            if ev.invoice is not None:
+                case.held_invoice = False
+            else:
+                case.held_customer = False
+        elif typ == "customer_updated":
+            case.customer.attrs.update(ev.fields.get("fields") or {})
+        elif typ == "plan_accepted":
+            from .plans import accept_plan
+
+            accept_plan(self, case, t)
+        if case.state < 0 or self.cp.states[case.state].final:
+            self._close_cancelled(case)
+            return
+        if not case.held:
+            rules = self.cp.states[case.state].on_rules.get(typ)
+            if rules:
+                for cr in rules:
+                    if self._fire_rule(case, cr, t, ev):
+                        break
+        if typ == "payment" and case.promise is not None and case.promise_paid >= case.promise[1]:
+            self._derived_event(case, t, "promise_kept")
+        if typ == "payment" and case.plan is not None:
+            from .plans import after_payment
+
+            after_payment(self, case, t)
+        self._after_change(case, t)
+        self._close_cancelled(case)
+
+    def _close_cancelled(self, case: Case) -> None:
+        if case.scope_invoice and case.ledger is not None and case.ledger.closed:
+            case.closed = True
+            case.timers = []
+
+    def _after_change(self, case: Case, t: int) -> None:
+        if case.held or case.state < 0 or self.cp.states[case.state].final:
+            return
+        if case.timers:
+            self._rearm_at_timers(case, t)
+        if case.conds:
+            self._eval_conds(case, t)
+
+    def _derived(self, case: Case, t: int) -> None:
+        """Raise the engine's own events that are due (promise_broken, plan_installment_missed)."""
+        if case.promise_check <= t:
+            case.promise_check = NEVER
+            if case.promise is not None:
+                self._derived_event(case, t, "promise_broken")
+        if case.plan is not None and case.plan.next_check <= t:
+            from .plans import check_missed
+
+            check_missed(self, case, t)
+
+    def _derived_event(self, case: Case, t: int, typ: str, **fields) -> None:
+        inv = case.focus.invoice.id if case.focus is not None else None
+        p = case.promise
+        if typ in ("promise_kept", "promise_broken") and p is not None:
+            fields.setdefault("date", p[0])
+            fields.setdefault("amount", p[1])
+            case.promise = None
+            case.promise_check = NEVER
+        ev = Event(type=typ, at=self.clock.datetime(t), invoice=inv, customer=case.customer.id,
+                   amount=fields.pop("amount", None), currency=case.currency, date=fields.pop("date", None), fields=fields)
+        self._trace(case, t, "event", event=typ, invoice=inv)
+        if case.held or self.cp.states[case.state].final:
+            return
+        rules = self.cp.states[case.state].on_rules.get(typ)
+        if rules:
+            for cr in rules:
+                if self._fire_rule(case, cr, t, ev):
+                    break
+        self._after_change(case, t)
+
+    # ------------------------------------------------------------------ money helpers
+    def _balance(self, case: Case) -> Decimal:
+        if case.scope_invoice:
+            return case.ledger.balance
+        return sum((led.balance for led in case.ledgers.values()), ZERO)
+
+    def target_ledger(self, case: Case) -> Ledger | None:
+        """The invoice a money action applies to: the case's, or (customer scope) the focus or oldest open one."""
+        if case.scope_invoice:
+            return case.ledger
+        if case.focus is not None and case.focus.balance > 0:
+            return case.focus
+        open_ = [led for led in case.ledgers.values() if led.balance > 0 and not led.closed]
+        return min(open_, key=lambda led: (led.invoice.due, led.invoice.id)) if open_ else case.focus
+
+    def _discount_applies(self, case: Case, led: Ledger, amount: Decimal, t: int) -> bool:
+        offer = case.offer
+        if offer is None:
+            return False
+        disc, until = offer
+        if self.clock.date(t) > until:
+            return False
+        return amount >= self._balance(case) - disc
+
+    def _apply_discount(self, case: Case, led: Ledger) -> None:
+        disc, _ = case.offer
+        case.offer = None
+        led.discount(disc)
+
+    # ------------------------------------------------------------------ actions
+    def _run_actions(self, case: Case, actions: tuple[ir.Action, ...], t: int, rule: str, occurrence: int,
+                     ctx: Ctx, cr: CRule | None = None) -> None:
+        if case.held:
+            return
+        state = self.cp.states[case.state].name
+        for i, action in enumerate(actions):
+            rec = build_action(self, case, action, ctx, t)
+            if rec is None:
+                continue
+            if case.scope_invoice:
+                inv = case.ledger.invoice.id
+            elif ctx.event is not None:
+                inv = ctx.event.invoice
+            else:
+                inv = rec.get("invoice")
+            key = f"{self.cp.key}/{case.id}/{state}#{case.entry_no}/{rule}/{occurrence}/{i}"
+            out = {
+                "key": key,
+                "at": self.clock.iso(t),
+                "type": action.kind,
+                "case": case.id,
+                "invoice": inv,
+                "customer": case.customer.id,
+                "state": state,
+                "rule": rule,
+                "params": rec["params"],
+                "amount": rec.get("amount"),
+                "currency": case.currency,
+            }
+            if self.explain:
+                out["explain"] = self._explain(cr, ctx) if cr is not None else {"trigger": rule.replace("_", " ")}
+            self._emitted += 1
+            self._out.append((case.id, self._emitted, out))
+            if case.trace is not None:
+                self._trace(case, t, "action", type=action.kind, key=key, params=out["params"], amount=out["amount"])
+
+    # ------------------------------------------------------------------ explanations
+    def _trace(self, case: Case, t: int, what: str, **info) -> None:
+        if case.trace is not None:
+            case.trace.append({"at": self.clock.iso(t), "what": what, **info})
+
+    def _values(self, exprs, ctx: Ctx) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for e in exprs:
+            if e is None:
+                continue
+            for path in sorted(e.variables):
+                if path not in values:
+                    try:
+                        values[path] = _show(ctx.read(path))
+                    except Exception as exc:  # an explanation never breaks a run
+                        values[path] = f"<{exc}>"
+        return values
+
+    def _explain(self, cr: CRule, ctx: Ctx) -> dict:
+        from ..policy.describe import format_trigger
+
+        trig = format_trigger(cr.rule.trigger) if cr.rule.trigger is not None else "condition"
+        guard = " and ".join(filter(None, [
+            cr.when.canonical if cr.when is not None else None,
+            f"not ({cr.unless.canonical})" if cr.unless is not None else None,
+        ])) or None
+        exprs = [cr.when, cr.unless, cr.expr, cr.starting]
+        return {"trigger": trig, "guard": guard, "values": self._values(exprs, ctx)}
+
+    def _why_not(self, cr: CRule, ctx: Ctx) -> dict:
+        info = self._explain(cr, ctx)
+        if cr.when is not None and cr.when.evaluate(ctx) is not True:
+            info["why"] = f"when {cr.when.canonical} is false"
+        elif cr.unless is not None:
+            info["why"] = f"unless {cr.unless.canonical} is true"
+        return info
+
+    # ------------------------------------------------------------------ results
+    def case_states(self) -> list[dict]:
+        """One record per case (SPEC §4 ``--states``), ordered by case id."""
+        out = []
+        for case_id in sorted(self.cases):
+            case = self.cases[case_id]
+            leds = list(case.ledgers.values())
+            total = lambda attr: sum((getattr(led, attr) for led in leds), ZERO)
+            rec = {
+                "case": case.id,
+                "invoice": case.ledger.invoice.id if case.scope_invoice else None,
+                "customer": case.customer.id,
+                "state": self.cp.states[case.state].name if case.state >= 0 else None,
+                "balance": sum((led.balance for led in leds), ZERO),
+                "principal": total("principal"),
+                "fees": total("fees"),
+                "interest": total("interest"),
+                "currency": case.currency,
+            }
+            extra = {k: v for k, v in (("discounts", total("discounts")), ("written_off", total("written_off")),
+                                       ("paid", total("paid"))) if v}
+            rec.update(extra)
+            if case.failed:
+                rec["error"] = case.failed
+            out.append(rec)
+        return out
+
+
+def _timer_key(timer: list) -> tuple:
+    return (timer[0], timer[1], timer[2])
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, (Money, Percent, Duration)):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items() if k != "fields") + "}"
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    return str(value)
