@@ -143,6 +143,19 @@ def run(policy_path, invoices, customers, events, until, since, out, states_path
     sys.exit(1 if problems else 0)
 
 
+def _register_tools() -> None:
+    """Commands defined in sibling modules (each keeps its heavy imports inside the command)."""
+    from . import tools
+
+    for name in ("convert", "fmt", "graph"):
+        command = getattr(tools, name, None)
+        if command is not None:
+            cli.add_command(command)
+
+
+_register_tools()
+
+
 def main() -> None:
     cli(prog_name="dunning")
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 from heapq import heappop, heappush
 from typing import Any, Iterable, Iterator
 
-from ..errors import EngineError, RecordError
+from ..errors import DunningError, EngineError, RecordError
 from ..policy import ir
 from ..values import Duration, Money, Percent, quantize
 from .actions import build_action
@@ -115,6 +115,7 @@ class Engine:
         self._seq = 0
         self._chain = 0
         self._rates: dict[str, list[tuple[_dt.date, Any]]] = {}
+        self.atom_cache: dict = {}  # CRule -> clock atoms of its guard (see wake.py)
 
     # ------------------------------------------------------------------ input
     def add_customer(self, customer: Customer) -> None:
@@ -317,6 +318,10 @@ class Engine:
         except EngineError as e:
             case.failed = e.message
             self.errors.append(e)
+        except DunningError as e:  # an expression failed at run time (e.g. money of two currencies)
+            err = EngineError(f"at {self.clock.iso(t)}: {e}", case=case.id)
+            case.failed = err.message
+            self.errors.append(err)
 
     # ------------------------------------------------------------------ states
     def _enter(self, case: Case, index: int, t: int) -> None:
@@ -579,8 +584,9 @@ class Engine:
         if typ in ("promise_kept", "promise_broken") and p is not None:
             fields.setdefault("date", p[0])
             fields.setdefault("amount", p[1])
-            case.promise = None
             case.promise_check = NEVER
+            if typ == "promise_kept":
+                case.promise = None  # a broken promise stays readable (promise.date) until replaced
         ev = Event(type=typ, at=self.clock.datetime(t), invoice=inv, customer=case.customer.id,
                    amount=fields.pop("amount", None), currency=case.currency, date=fields.pop("date", None), fields=fields)
         self._trace(case, t, "event", event=typ, invoice=inv)

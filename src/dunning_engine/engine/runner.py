@@ -8,7 +8,73 @@ from ..errors import PolicyError, RecordError
 from ..policy.load import load_policy
 from .core import Engine
 
-__all__ = ["run_files"]
+__all__ = ["run_files", "simulate", "Result"]
+
+
+class Result:
+    """What a run produced: actions (in order), case states, rejected records and case errors."""
+
+    def __init__(self, engine: Engine, actions: list[dict], rejects) -> None:
+        self.engine = engine
+        self.actions = actions
+        self.rejects = list(rejects)
+        self.errors = list(engine.errors)
+
+    @property
+    def states(self) -> list[dict]:
+        return self.engine.case_states()
+
+    def state_of(self, case: str) -> str | None:
+        c = self.engine.cases.get(case)
+        return None if c is None or c.state < 0 else self.engine.cp.states[c.state].name
+
+    def balance_of(self, case: str):
+        return next((s["balance"] for s in self.states if s["case"] == case), None)
+
+
+def simulate(policy, *, invoices, customers=(), events=(), until, since=None, explain: bool = False) -> Result:
+    """Run ``policy`` (an ``ir.Policy``, a path or policy text) over records in memory or files.
+
+    ``invoices``, ``customers`` and ``events`` are what the readers accept: paths,
+    lines, or dicts shaped like the JSONL records of SPEC §4. ``until`` and
+    ``since`` are dates, datetimes or their ISO text. Invalid records land in
+    ``Result.rejects``; the rest is processed.
+    """
+    import datetime as _dt
+
+    from ..io.readers import Rejects, parse_instant, read_customers, read_events, read_invoices
+    from ..policy.ir import Policy
+
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
+    engine = Engine(policy, explain=explain)
+    tz = engine.clock.tz
+
+    def instant(value):
+        if isinstance(value, _dt.datetime):
+            return value if value.tzinfo else value.replace(tzinfo=tz)
+        if isinstance(value, _dt.date):
+            return _dt.datetime.combine(value, _dt.time(0), tzinfo=tz)
+        return parse_instant(str(value), tz)
+
+    bad = Rejects()
+    for c in read_customers(customers, rejects=bad):
+        engine.add_customer(c)
+    for inv in read_invoices(invoices, tz=tz, default_currency=policy.currency, rejects=bad):
+        try:
+            engine.add_invoice(inv)
+        except RecordError as e:
+            bad.append(e)
+    for ev in read_events(events, tz=tz, default_currency=policy.currency, rejects=bad):
+        try:
+            engine.add_event(ev)
+        except RecordError as e:
+            bad.append(e)
+    if since is not None:
+        for _ in engine.run(int(instant(since).timestamp()) - 1):
+            pass
+    actions = list(engine.run(instant(until)))
+    return Result(engine, actions, bad)
 
 
 def run_files(policy_path: str, *, invoices: str, customers: str | None = None, events: str | None = None,

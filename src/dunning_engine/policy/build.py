@@ -346,7 +346,7 @@ class _Builder:
         rules_node = m.get("rules")
         rules = tuple(
             r for i, item in enumerate(self.expect_list(rules_node, f"rules of '{name}'"))
-            if (r := self.rule(item, f"{name}.{i}", shared=False)) is not None
+            if (r := self.rule(item, f"{name}.{i + 1}", shared=False)) is not None
         )
         if final and (rules or on_exit):
             self.error(rules_node if rules else m.get("on_exit"), f"final state '{name}' cannot have rules or on_exit",
@@ -357,7 +357,7 @@ class _Builder:
     def any_state(self, node: Node | None) -> tuple[ir.Rule, ...]:
         return tuple(
             r for i, item in enumerate(self.expect_list(node, "any_state"))
-            if (r := self.rule(item, f"any_state.{i}", shared=True)) is not None
+            if (r := self.rule(item, f"any_state.{i + 1}", shared=True)) is not None
         )
 
     def rule(self, node: Node, default_name: str, shared: bool) -> ir.Rule | None:

@@ -1,0 +1,1 @@
+"""Policy tools for the command line: convert, fmt, graph (issue 4)."""
