@@ -1,0 +1,901 @@
+"""Readers for invoices, customers and events (SPEC §4), with per-record validation.
+
+Each reader is lazy: it returns a generator that reads one line at a time, so a
+file of a million lines streams in constant memory (apart from the set of ids
+seen, needed to reject duplicates). A record that is not valid is not raised:
+a :class:`~dunning_engine.errors.RecordError` naming the file, the line, the
+field and the reason is appended to a :class:`Rejects` and the reader goes on
+with the next line. Only a file that cannot be opened at all raises.
+
+Input may be a path (``.csv``, ``.jsonl`` or ``.ndjson``; ``"-"`` is standard
+input), an open file, or any iterable of already-read lines (``str`` or
+``bytes``) or of ``dict`` records, as embedding code and tests have them.
+
+Money never passes through a float: amounts are JSON strings (``"19.90"``) or
+JSON integers, and a JSON number with a fraction in a money field is rejected.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import difflib
+import os
+import re
+import sys
+from decimal import Decimal
+from functools import lru_cache
+from itertools import chain
+from typing import Any, Callable, Iterable, Iterator
+from zoneinfo import ZoneInfo, available_timezones
+
+import orjson
+
+from ..engine.records import EVENT_FIELDS, Customer, Event, Invoice
+from ..errors import RecordError, did_you_mean
+from ..values import is_currency, minor_units, parse_decimal, quantize
+
+__all__ = [
+    "Rejects",
+    "read_invoices",
+    "read_customers",
+    "read_events",
+    "parse_instant",
+    "parse_date",
+    "CHANNELS",
+    "RECORD_TEXT_LIMIT",
+]
+
+CHANNELS = ("email", "sms", "whatsapp", "letter", "call", "portal")
+DERIVED_EVENTS = ("promise_kept", "promise_broken", "plan_installment_missed", "plan_completed")
+RECORD_TEXT_LIMIT = 500  # characters of a rejected record kept in its RecordError
+
+_JSONL_SUFFIXES = (".jsonl", ".ndjson")
+_CSV_SUFFIXES = (".csv",)
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_BIG_FLOAT = float(2**63)
+_FLOAT_MONEY = 'amount must be a decimal string such as "19.90", not a JSON number with a fraction'
+
+# Input sources yield (line number, item): item is a str (one line of text), a dict
+# (an already-parsed record) or an _Undecodable (a line of bytes that is not UTF-8).
+
+
+class _Undecodable:
+    __slots__ = ("text", "reason")
+
+    def __init__(self, raw: bytes) -> None:
+        try:
+            raw.decode("utf-8")
+            reason = "invalid UTF-8"  # pragma: no cover - only built for undecodable bytes
+        except UnicodeDecodeError as e:
+            reason = (f"invalid UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1} of the line); "
+                      "save the file as UTF-8")
+        self.reason = reason
+        self.text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+class _Reject(Exception):
+    """Internal: one record is invalid (turned into a RecordError by the reader loop)."""
+
+    def __init__(self, message: str, field: str | None = None, help: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.help = help
+
+
+# --------------------------------------------------------------------------- rejects
+
+
+class Rejects:
+    """The records a reader rejected, in the order met: a list of :class:`RecordError`.
+
+    ``on_reject``, if given, is called with each error as it is added (to
+    report it while a long file is still being read).
+    """
+
+    __slots__ = ("errors", "on_reject")
+
+    def __init__(self, on_reject: Callable[[RecordError], Any] | None = None) -> None:
+        self.errors: list[RecordError] = []
+        self.on_reject = on_reject
+
+    def append(self, error: RecordError) -> None:
+        self.errors.append(error)
+        if self.on_reject is not None:
+            self.on_reject(error)
+
+    add = append
+
+    def extend(self, errors: Iterable[RecordError]) -> None:
+        for e in errors:
+            self.append(e)
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+    def __iter__(self) -> Iterator[RecordError]:
+        return iter(self.errors)
+
+    def __getitem__(self, index):
+        return self.errors[index]
+
+    def __repr__(self) -> str:
+        return f"Rejects({len(self.errors)} rejected)"
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [e.to_dict() for e in self.errors]
+
+    def write_jsonl(self, path) -> int:
+        """Write one JSON object per reject (file, line, field, reason, record); returns the count.
+
+        ``path`` is a path, ``"-"`` for standard output, or a binary stream.
+        """
+        from .writers import JsonlWriter
+
+        with JsonlWriter(path) as w:
+            w.write_many(e.to_dict() for e in self.errors)
+        return len(self.errors)
+
+
+# --------------------------------------------------------------------------- scalars
+
+
+def parse_instant(text: str, tz: ZoneInfo) -> _dt.datetime:
+    """An aware datetime from ISO 8601 text.
+
+    A date alone (``2026-02-08``) is 00:00 local time in ``tz``; a date-time
+    without an offset is local time in ``tz``; one with an offset (or ``Z``) is
+    that instant. The result is expressed in ``tz``. A local time that does not
+    exist (skipped by a daylight-saving change) moves forward to the first
+    instant that does; an ambiguous one is the first occurrence.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"expected an ISO 8601 date or date-time as text, got {_json_type(text)}")
+    t = text.strip()
+    try:
+        if _DATE_RE.fullmatch(t):
+            value = _dt.datetime.combine(_dt.date.fromisoformat(t), _dt.time())
+        elif len(t) > 10 and _DATE_RE.match(t) and t[10] in "Tt ":
+            value = _dt.datetime.fromisoformat(t)
+        else:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"'{text}' is not an ISO 8601 date or date-time "
+                         "(such as 2026-02-08 or 2026-02-08T09:00:00-03:00)") from None
+    try:
+        if value.tzinfo is None:
+            # Round trip through UTC so that a non-existent local time becomes a real instant.
+            return value.replace(tzinfo=tz).astimezone(_dt.timezone.utc).astimezone(tz)
+        return value.astimezone(tz)
+    except (OverflowError, ValueError):
+        raise ValueError(f"'{text}' is out of the supported range of dates") from None
+
+
+def parse_date(text: Any) -> _dt.date:
+    """A date from ``YYYY-MM-DD`` text; ValueError otherwise."""
+    if not isinstance(text, str):
+        raise ValueError(f"expected a date as text YYYY-MM-DD, got {_json_type(text)}")
+    t = text.strip()
+    if not _DATE_RE.fullmatch(t):
+        raise ValueError(f"'{text}' is not a date in the form YYYY-MM-DD")
+    try:
+        return _dt.date.fromisoformat(t)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a valid date") from None
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float, Decimal)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return type(value).__name__
+
+
+def _text(rec: dict, name: str, *, required: bool, prefix: str = "") -> str | None:
+    """A non-empty text field (an id, a reference); JSON integers are accepted as text."""
+    value = rec.get(name)
+    if value is None:
+        if required:
+            raise _Reject(f"missing required field '{name}'", prefix + name, _misspelt(name, rec))
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            raise _Reject(f"'{name}' is empty", prefix + name)
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise _Reject(f"'{name}' must be text, not {_json_type(value)}", prefix + name)
+
+
+def _misspelt(name: str, rec: dict) -> str | None:
+    others = [k for k in rec if isinstance(k, str) and k != name]
+    matches = difflib.get_close_matches(name, others, n=1, cutoff=0.75)
+    return f"the record has a field '{matches[0]}': did you mean '{name}'?" if matches else None
+
+
+def _money(value: Any, field: str, *, positive_message: str) -> Decimal:
+    """A money amount from a decimal string or a JSON integer; never from a float."""
+    if isinstance(value, str):
+        try:
+            amount = parse_decimal(value)
+        except ValueError:
+            help = "use a point as the decimal separator, without thousands separators" if "," in value else None
+            raise _Reject(f"'{value}' is not a decimal number", field, help) from None
+    elif isinstance(value, bool):
+        raise _Reject(f"amount must be a decimal string such as \"19.90\", not {_json_type(value)}", field)
+    elif isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        if value.is_integer() and abs(value) >= _BIG_FLOAT:
+            raise _Reject('amount is too large for a JSON number; write it as a decimal string such as "19.90"', field)
+        raise _Reject(_FLOAT_MONEY, field)
+    elif isinstance(value, Decimal):  # records built in code
+        amount = value
+    else:
+        raise _Reject(f"amount must be a decimal string such as \"19.90\", not {_json_type(value)}", field)
+    if not amount.is_finite():
+        raise _Reject(f"'{value}' is not a decimal number", field)
+    if amount <= 0:
+        raise _Reject(positive_message, field)
+    return amount
+
+
+def _currency(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise _Reject(f"currency must be an ISO 4217 code such as \"USD\", not {_json_type(value)}", field)
+    code = value.strip()
+    if is_currency(code):
+        return code
+    if is_currency(code.upper()):
+        raise _Reject(f"'{value}' is not a currency code", field, f"currency codes are upper case: '{code.upper()}'")
+    raise _Reject(f"'{value}' is not an ISO 4217 currency code", field)
+
+
+def _exact_in(amount: Decimal, currency: str, field: str) -> Decimal:
+    """``amount`` at the currency's minor unit; rejected if it has digits beyond it."""
+    exact = quantize(amount, currency)
+    if exact != amount:
+        raise _Reject(f"{amount} has more decimal places than {currency} allows ({minor_units(currency)})", field)
+    return exact
+
+
+def _date_field(rec: dict, name: str, field: str, *, required: bool = True) -> _dt.date | None:
+    value = rec.get(name)
+    if value is None:
+        if required:
+            raise _Reject(f"missing required field '{name}'", field, _misspelt(name, rec))
+        return None
+    if isinstance(value, str) and not value.strip():
+        raise _Reject(f"'{name}' is empty", field)
+    try:
+        return parse_date(value)
+    except ValueError as e:
+        raise _Reject(str(e), field) from None
+
+
+def _exact(value: Any) -> Any:
+    """JSON values for attributes: floats become Decimal (by their shortest repr); the rest unchanged."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _exact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_exact(v) for v in value]
+    return value
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+@lru_cache(maxsize=1024)
+def _valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except Exception:  # ZoneInfoNotFoundError (a KeyError), ValueError, OSError for odd keys
+        return False
+    return True
+
+
+def _timezone(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise _Reject(f"timezone must be an IANA name such as \"America/Santiago\", not {_json_type(value)}", field)
+    name = value.strip()
+    if not name or not _valid_zone(name):
+        raise _Reject(f"'{value}' is not an IANA time zone name (such as America/Santiago)", field,
+                      did_you_mean(name, _zone_names()) if name else None)
+    return name
+
+
+# --------------------------------------------------------------------------- record validation
+
+
+class _InvoiceRules:
+    """Validation of an invoice record (from the invoices file or an invoice_issued event)."""
+
+    __slots__ = ("default_currency",)
+
+    def __init__(self, default_currency: str | None) -> None:
+        if default_currency is not None and not is_currency(default_currency):
+            raise ValueError(f"default_currency '{default_currency}' is not an ISO 4217 currency code")
+        self.default_currency = default_currency
+
+    def build(self, rec: dict, prefix: str = "") -> Invoice:
+        id_ = _text(rec, "id", required=True, prefix=prefix)
+        customer = _text(rec, "customer", required=True, prefix=prefix)
+        raw_amount = rec.get("amount")
+        if raw_amount is None:
+            raise _Reject("missing required field 'amount'", prefix + "amount", _misspelt("amount", rec))
+        if isinstance(raw_amount, str) and not raw_amount.strip():
+            raise _Reject("'amount' is empty", prefix + "amount")
+        amount = _money(raw_amount, prefix + "amount", positive_message="amount must be greater than zero")
+        raw_currency = rec.get("currency")
+        if raw_currency is None or (isinstance(raw_currency, str) and not raw_currency.strip()):
+            if self.default_currency is None:
+                raise _Reject("missing required field 'currency' (and no default currency is set)",
+                              prefix + "currency", _misspelt("currency", rec))
+            currency = self.default_currency
+        else:
+            currency = _currency(raw_currency, prefix + "currency")
+        amount = _exact_in(amount, currency, prefix + "amount")
+        issued = _date_field(rec, "issued", prefix + "issued")
+        due = _date_field(rec, "due", prefix + "due")
+        if due < issued:
+            raise _Reject(f"due date {due} is before the issue date {issued}", prefix + "due")
+        attrs = {k: _exact(v) for k, v in rec.items() if k not in _INVOICE_KNOWN}
+        return Invoice(id_, customer, amount, currency, issued, due, attrs)
+
+
+_INVOICE_KNOWN = frozenset({"id", "customer", "amount", "currency", "issued", "due"})
+_CUSTOMER_TEXT = ("name", "email", "phone", "language", "country", "segment")
+_EVENT_BASE = frozenset({"type", "at", "id", "invoice", "customer"})
+_MONEY_EVENTS = frozenset({"payment", "credit_note", "promise_to_pay"})
+_WHAT = {k: f"{'an' if k[0] in 'aeiou' else 'a'} {k} event" for k in EVENT_FIELDS}
+# The fields an event type turns into Event attributes; the others go to Event.fields as given.
+_CONSUMED = {k: _EVENT_BASE
+             | ({"amount", "currency"} if k in _MONEY_EVENTS else set())
+             | ({"date"} if k == "promise_to_pay" else set())
+             | ({"channel", "outcome"} if k == "contact_outcome" else set())
+             | ({"fields"} if k == "customer_updated" else set())
+             for k in EVENT_FIELDS}
+
+
+def _build_customer(rec: dict) -> Customer:
+    id_ = _text(rec, "id", required=True)
+    attrs: dict[str, Any] = {}
+    for k, v in rec.items():
+        if k == "id":
+            continue
+        if v is not None:
+            if k == "timezone":
+                v = _timezone(v, k)
+            elif k in _CUSTOMER_TEXT and not isinstance(v, str):
+                raise _Reject(f"'{k}' must be text, not {_json_type(v)}", k)
+        attrs[k] = _exact(v)
+    return Customer(id_, attrs)
+
+
+class _EventRules:
+    __slots__ = ("tz", "invoices")
+
+    def __init__(self, tz: ZoneInfo, default_currency: str | None) -> None:
+        self.tz = tz
+        self.invoices = _InvoiceRules(default_currency)
+
+    def build(self, rec: dict) -> Event:
+        kind = rec.get("type")
+        if kind is None:
+            raise _Reject("missing required field 'type'", "type", _misspelt("type", rec))
+        if not isinstance(kind, str):
+            raise _Reject(f"'type' must be text, not {_json_type(kind)}", "type")
+        kind = kind.strip()
+        spec = EVENT_FIELDS.get(kind)
+        if spec is None:
+            if not kind:
+                raise _Reject("'type' is empty", "type")
+            if kind in DERIVED_EVENTS:
+                raise _Reject(f"'{kind}' events are raised by the engine itself and cannot be given as input", "type")
+            raise _Reject(f"unknown event type '{kind}'", "type", did_you_mean(kind, EVENT_FIELDS))
+        required = spec[0]
+        what = _WHAT[kind]
+
+        at_raw = rec.get("at")
+        if at_raw is None:
+            raise _Reject(f"missing required field 'at' for {what}", "at", _misspelt("at", rec))
+        try:
+            at = parse_instant(at_raw, self.tz)
+        except ValueError as e:
+            raise _Reject(str(e), "at") from None
+
+        for name in required:
+            if rec.get(name) is None:
+                raise _Reject(f"missing required field '{name}' for {what}", name, _misspelt(name, rec))
+
+        ev = Event(kind, at)
+        ev.id = _text(rec, "id", required=False)
+        ev.customer = _text(rec, "customer", required=False)
+        fields: dict[str, Any] = {}
+        consumed = _CONSUMED[kind]
+
+        if kind == "invoice_issued":
+            obj = rec["invoice"]
+            if not isinstance(obj, dict):
+                raise _Reject(f"'invoice' must be an invoice object, not {_json_type(obj)}", "invoice")
+            inv = self.invoices.build(obj, prefix="invoice.")
+            if ev.customer is not None and ev.customer != inv.customer:
+                raise _Reject(f"the event's customer '{ev.customer}' differs from the invoice's customer "
+                              f"'{inv.customer}'", "customer")
+            ev.new_invoice = inv
+            ev.invoice = inv.id
+            ev.customer = inv.customer
+        else:
+            ev.invoice = _text(rec, "invoice", required=False)
+
+        if kind in _MONEY_EVENTS:
+            label = kind.replace("_", " ")
+            raw = rec.get("amount")
+            if raw is not None:
+                if isinstance(raw, str) and not raw.strip():
+                    raise _Reject("'amount' is empty", "amount")
+                ev.amount = _money(raw, "amount", positive_message=f"a {label} amount must be positive")
+            cur = rec.get("currency")
+            if cur is not None:
+                ev.currency = _currency(cur, "currency")
+                if ev.amount is not None:
+                    ev.amount = _exact_in(ev.amount, ev.currency, "amount")
+        if kind == "promise_to_pay":
+            ev.date = _date_field(rec, "date", "date")
+        elif kind == "contact_outcome":
+            channel = rec["channel"]
+            if not isinstance(channel, str) or channel.strip() not in CHANNELS:
+                shown = channel if isinstance(channel, str) else _json_type(channel)
+                raise _Reject(f"unknown channel '{shown}' (one of {', '.join(CHANNELS)})", "channel",
+                              did_you_mean(channel, CHANNELS) if isinstance(channel, str) else None)
+            outcome = _text(rec, "outcome", required=True)
+            fields["channel"] = channel.strip()
+            fields["outcome"] = outcome
+            if ev.invoice is None and ev.customer is None:
+                raise _Reject(f"{what} needs 'invoice' or 'customer'", "invoice")
+        elif kind == "customer_updated":
+            changes = rec["fields"]
+            if not isinstance(changes, dict):
+                raise _Reject(f"'fields' must be an object of customer fields, not {_json_type(changes)}", "fields")
+            if changes.get("timezone") is not None:
+                _timezone(changes["timezone"], "fields.timezone")
+            if "id" in changes:
+                raise _Reject("'fields' cannot change the customer id", "fields.id")
+            fields["fields"] = _exact(changes)
+        elif kind in ("hold", "release"):
+            if ev.invoice is None and ev.customer is None:
+                raise _Reject(f"{what} needs 'invoice' or 'customer'", "invoice")
+
+        for k, v in rec.items():
+            if k not in consumed:
+                fields[k] = _exact(v)
+        ev.fields = fields
+        return ev
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _display_name(path_or_lines: Any, name: str | None) -> str | None:
+    if name is not None:
+        return name
+    if isinstance(path_or_lines, (str, bytes, os.PathLike)):
+        p = os.fsdecode(path_or_lines)
+        return "<stdin>" if p == "-" else p
+    n = getattr(path_or_lines, "name", None)
+    return n if isinstance(n, str) else None
+
+
+def _suffix_format(name: str | None) -> str | None:
+    if not name:
+        return None
+    low = name.lower()
+    if low.endswith(_JSONL_SUFFIXES):
+        return "jsonl"
+    if low.endswith(_CSV_SUFFIXES):
+        return "csv"
+    return None
+
+
+def _check_openable(path: str, shown: str | None) -> None:
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        raise RecordError(f"cannot open the file: {e.strerror or e}", file=shown) from None
+
+
+def _iter_path(path: str, shown: str | None) -> Iterator[tuple[int, Any]]:
+    try:
+        f = sys.stdin.buffer if path == "-" else open(path, "rb")
+    except OSError as e:
+        raise RecordError(f"cannot open the file: {e.strerror or e}", file=shown) from None
+    try:
+        yield from _iter_items(f)
+    except OSError as e:
+        raise RecordError(f"cannot read the file: {e.strerror or e}", file=shown) from None
+    finally:
+        if f is not sys.stdin.buffer:
+            f.close()
+
+
+def _iter_items(items: Iterable[Any]) -> Iterator[tuple[int, Any]]:
+    """(line number, str | dict | _Undecodable) for each item; the first line may carry a BOM."""
+    first = True
+    for lineno, item in enumerate(items, 1):
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            raw = bytes(item)
+            try:
+                item = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                if first and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                yield lineno, _Undecodable(raw)
+                first = False
+                continue
+        if first and isinstance(item, str) and item.startswith("\ufeff"):
+            item = item[1:]
+        first = False
+        yield lineno, item
+
+
+def _open_source(path_or_lines: Any, shown: str | None) -> tuple[str | None, Iterator[tuple[int, Any]]]:
+    """The format told by the file name (or None) and the numbered items; raises RecordError if unopenable."""
+    fmt = _suffix_format(shown)
+    if isinstance(path_or_lines, (str, bytes, os.PathLike)):
+        path = os.fsdecode(path_or_lines)
+        fmt = fmt or _suffix_format(path)
+        if path != "-":
+            if fmt is None:
+                raise RecordError("cannot tell the format of the file from its name: use a .csv, .jsonl or "
+                                  ".ndjson file", file=shown)
+            _check_openable(path, shown)
+        return fmt, _iter_path(path, shown)
+    if isinstance(path_or_lines, dict):
+        raise TypeError("expected a path or an iterable of lines or records, not a single dict")
+    try:
+        items = iter(path_or_lines)
+    except TypeError:
+        raise TypeError(f"expected a path or an iterable of lines or records, not {type(path_or_lines).__name__}") from None
+    return fmt, _iter_items(items)
+
+
+def _sniff(items: Iterator[tuple[int, Any]]) -> tuple[str, Iterator[tuple[int, Any]]]:
+    """Guess JSONL or CSV from the first non-blank item (for stdin and iterables without a file name)."""
+    seen: list[tuple[int, Any]] = []
+    fmt = "jsonl"
+    for pair in items:
+        seen.append(pair)
+        item = pair[1]
+        if isinstance(item, dict):
+            break
+        text = item.text if isinstance(item, _Undecodable) else item
+        if isinstance(text, str) and text.strip():
+            fmt = "jsonl" if text.lstrip().startswith("{") else "csv"
+            break
+    return fmt, chain(seen, items)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= RECORD_TEXT_LIMIT else text[: RECORD_TEXT_LIMIT - 1] + "…"
+
+
+def _raw_record(item: Any) -> Any:
+    """The record kept with a reject: line text (clipped), or the dict given (as text if long)."""
+    if isinstance(item, dict):
+        try:
+            text = orjson.dumps(item, default=str).decode()
+        except Exception:
+            text = repr(item)
+        return item if len(text) <= RECORD_TEXT_LIMIT else _clip(text)
+    if isinstance(item, _Undecodable):
+        return _clip(item.text)
+    if isinstance(item, str):
+        return _clip(item.rstrip("\r\n"))
+    return _clip(repr(item))
+
+
+# --------------------------------------------------------------------------- JSONL and CSV record streams
+#
+# A record stream yields (line, raw, record-or-_Reject): the parsed dict, or why the
+# line is not a record at all.
+
+
+def _jsonl_records(items: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any, Any]]:
+    loads = orjson.loads
+    for lineno, item in items:
+        if isinstance(item, dict):
+            yield lineno, item, item
+            continue
+        if isinstance(item, _Undecodable):
+            yield lineno, item, _Reject(item.reason)
+            continue
+        if not isinstance(item, str):
+            yield lineno, item, _Reject(f"expected a line of text or a record, not {type(item).__name__}")
+            continue
+        if not item.strip():
+            continue
+        try:
+            value = loads(item)
+        except orjson.JSONDecodeError as e:
+            reason = str(e)
+            if "surrogates not allowed" in reason:
+                reason = "the line contains characters that are not valid UTF-8"
+            yield lineno, item, _Reject(f"not valid JSON: {reason}")
+            continue
+        if not isinstance(value, dict):
+            yield lineno, item, _Reject(f"expected a JSON object {{...}}, got {_json_type(value)}")
+            continue
+        yield lineno, item, value
+
+
+def _csv_reason(e: csv.Error) -> str:
+    text = str(e)
+    if "unexpected end of data" in text:
+        return "not valid CSV: a quoted cell that starts on this line is never closed"
+    if "expected after" in text:
+        return f"not valid CSV: a quoted cell must end at a delimiter ({text})"
+    return f"not valid CSV: {text}"
+
+
+def _pick_delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+class _LineTap:
+    """Feeds text lines to csv.reader and keeps the physical lines of the current row."""
+
+    __slots__ = ("items", "lines", "lineno", "bad", "dicts")
+
+    def __init__(self, items: Iterator[tuple[int, Any]]) -> None:
+        self.items = items
+        self.lines: list[str] = []
+        self.lineno = 0
+        self.bad: str | None = None
+        self.dicts: list[tuple[int, dict]] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        lineno, item = next(self.items)
+        self.lineno = lineno
+        if isinstance(item, _Undecodable):
+            self.bad = self.bad or item.reason
+            text = item.text
+        elif isinstance(item, str):
+            text = item
+        elif isinstance(item, dict):
+            # An already-parsed record among CSV lines: passed through as an empty line.
+            self.dicts.append((lineno, item))
+            text = ""
+        else:
+            text = str(item)
+        self.lines.append(text)
+        return text
+
+    def take(self) -> tuple[str, str | None]:
+        raw = "\n".join(t.rstrip("\r\n") for t in self.lines)
+        bad = self.bad
+        self.lines = []
+        self.bad = None
+        return raw, bad
+
+
+def _csv_records(items: Iterator[tuple[int, Any]], required_columns: tuple[str, ...]
+                 ) -> Iterator[tuple[int, Any, Any]]:
+    tap = _LineTap(items)
+    # The header: the first non-blank line.
+    header_line = None
+    for lineno, item in tap.items:
+        if isinstance(item, dict):
+            yield lineno, item, item
+            continue
+        text = item.text if isinstance(item, _Undecodable) else item
+        if isinstance(text, str) and text.strip():
+            header_line = (lineno, item)
+            break
+    if header_line is None:
+        return
+    h_lineno, h_item = header_line
+    if isinstance(h_item, _Undecodable):
+        yield h_lineno, h_item, _Reject(f"header: {h_item.reason}; nothing in this file was read")
+        return
+    delimiter = _pick_delimiter(h_item)
+    try:
+        header = next(csv.reader([h_item], delimiter=delimiter, strict=True))
+    except csv.Error as e:
+        yield h_lineno, h_item, _Reject(f"the header row: {_csv_reason(e)}; nothing in this file was read")
+        return
+    columns = [c.strip() for c in header]
+    problem = None
+    for i, c in enumerate(columns, 1):
+        if not c:
+            problem = _Reject(f"column {i} of the header has no name; nothing in this file was read")
+            break
+        if columns.index(c) != i - 1:
+            problem = _Reject(f"the header names column '{c}' twice; nothing in this file was read", c)
+            break
+    if problem is None:
+        for c in required_columns:
+            if c not in columns:
+                close = difflib.get_close_matches(c, columns, n=1, cutoff=0.6)
+                help = f"the header has '{close[0]}': did you mean '{c}'?" if close else None
+                problem = _Reject(f"the header has no '{c}' column; nothing in this file was read", c, help)
+                break
+    if problem is not None:
+        yield h_lineno, h_item, problem
+        return
+
+    width = len(columns)
+    reader = csv.reader(tap, delimiter=delimiter, strict=True)
+    last = h_lineno
+    while True:
+        tap.lines = []
+        tap.bad = None
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            raw, _ = tap.take()
+            yield last + 1, raw, _Reject(_csv_reason(e))
+            if tap.lineno == last:
+                break
+            last = tap.lineno
+            continue
+        start = last + 1
+        last = tap.lineno
+        raw, bad = tap.take()
+        while tap.dicts:
+            d_lineno, d = tap.dicts.pop(0)
+            yield d_lineno, d, d
+        if not row or (len(row) == 1 and not row[0].strip()):
+            if bad:
+                yield start, raw, _Reject(bad)
+            continue
+        if bad:
+            yield start, raw, _Reject(bad)
+            continue
+        if len(row) != width:
+            yield start, raw, _Reject(f"the row has {len(row)} cells but the header has {width} columns")
+            continue
+        # An empty cell is an absent value.
+        yield start, raw, {c: (v if v != "" else None) for c, v in zip(columns, row)}
+
+
+# --------------------------------------------------------------------------- public readers
+
+
+def _records(path_or_lines: Any, name: str | None, kind: str,
+             required_columns: tuple[str, ...]) -> tuple[str | None, Iterator[tuple[int | None, Any, Any]]]:
+    """Opens the source (raising RecordError now if it cannot be opened) and returns a lazy record stream."""
+    shown = _display_name(path_or_lines, name)
+    fmt, items = _open_source(path_or_lines, shown)
+
+    def stream() -> Iterator[tuple[int, Any, Any]]:
+        f, it = fmt, items
+        if f is None:
+            # Events are JSONL whatever they look like; invoices and customers may be either.
+            f, it = ("jsonl", it) if kind == "events" else _sniff(it)
+        if kind == "events" and f == "csv":
+            yield None, None, _Reject("events must be JSONL (one JSON object per line), not CSV; "
+                                      "nothing in this file was read")
+            return
+        if f == "csv":
+            yield from _csv_records(it, required_columns)
+        else:
+            yield from _jsonl_records(it)
+
+    return shown, stream()
+
+
+def _reject(rejects: Rejects, shown: str | None, line: int | None, raw: Any, r: _Reject) -> None:
+    rejects.append(RecordError(r.message, file=shown, line=line, field=r.field,
+                               record=None if raw is None else _raw_record(raw), help=r.help))
+
+
+def read_invoices(path_or_lines: Any, *, tz: ZoneInfo | None = None, default_currency: str | None,
+                  rejects: Rejects, name: str | None = None) -> Iterator[Invoice]:
+    """Invoices from a CSV (with a header row) or JSONL file, or from lines or dicts.
+
+    Invalid records go to ``rejects``; so does a second invoice with an id
+    already seen. ``tz`` is accepted for symmetry with :func:`read_events`
+    (invoice dates are plain dates and need no time zone).
+    """
+    rules = _InvoiceRules(default_currency)
+    required = ("id", "customer", "amount", "issued", "due") + (("currency",) if default_currency is None else ())
+    shown, stream = _records(path_or_lines, name, "invoices", required)
+
+    def gen() -> Iterator[Invoice]:
+        seen: dict[str, int] = {}
+        for line, raw, rec in stream:
+            if isinstance(rec, _Reject):
+                _reject(rejects, shown, line, raw, rec)
+                continue
+            try:
+                inv = rules.build(rec)
+                first = seen.get(inv.id)
+                if first is not None:
+                    raise _Reject(f"duplicate invoice id '{inv.id}' (first at line {first})", "id")
+            except _Reject as r:
+                _reject(rejects, shown, line, raw, r)
+                continue
+            seen[inv.id] = line
+            yield inv
+
+    return gen()
+
+
+def read_customers(path_or_lines: Any, *, rejects: Rejects, name: str | None = None) -> Iterator[Customer]:
+    """Customers from a CSV or JSONL file, or from lines or dicts; a repeated id is rejected."""
+    shown, stream = _records(path_or_lines, name, "customers", ("id",))
+
+    def gen() -> Iterator[Customer]:
+        seen: dict[str, int] = {}
+        for line, raw, rec in stream:
+            if isinstance(rec, _Reject):
+                _reject(rejects, shown, line, raw, rec)
+                continue
+            try:
+                cust = _build_customer(rec)
+                first = seen.get(cust.id)
+                if first is not None:
+                    raise _Reject(f"duplicate customer id '{cust.id}' (first at line {first})", "id")
+            except _Reject as r:
+                _reject(rejects, shown, line, raw, r)
+                continue
+            seen[cust.id] = line
+            yield cust
+
+    return gen()
+
+
+def read_events(path_or_lines: Any, *, tz: ZoneInfo, default_currency: str | None, rejects: Rejects,
+                name: str | None = None) -> Iterator[Event]:
+    """Events from a JSONL file, or from lines or dicts, in input order.
+
+    ``seq`` numbers the accepted events 0, 1, 2...; ``origin`` is (file, line).
+    ``default_currency`` applies to the invoice of an ``invoice_issued`` event;
+    an event's own ``currency`` stays None when not given.
+    """
+    rules = _EventRules(tz, default_currency)
+    shown, stream = _records(path_or_lines, name, "events", ())
+
+    def gen() -> Iterator[Event]:
+        seq = 0
+        for line, raw, rec in stream:
+            if isinstance(rec, _Reject):
+                _reject(rejects, shown, line, raw, rec)
+                continue
+            try:
+                ev = rules.build(rec)
+            except _Reject as r:
+                _reject(rejects, shown, line, raw, r)
+                continue
+            ev.seq = seq
+            ev.origin = (shown, line)
+            seq += 1
+            yield ev
+
+    return gen()
