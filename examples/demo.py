@@ -1,17 +1,30 @@
-"""`make demo`: validate every shipped policy and print a readable summary of each.
-
-Later stages run the shipped example portfolio through the engine too.
-"""
+"""`make demo`: validate and summarise every shipped policy, then run the Chilean
+B2B example portfolio and print its action timeline."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
-from dunning_engine import PolicyError, load_policy
+from dunning_engine import PolicyError, load_policy, simulate
 from dunning_engine.policy.describe import summarize
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "b2b_chile"
+
+
+def describe_action(a: dict) -> str:
+    p = a["params"]
+    t = a["type"]
+    if t == "remind":
+        return f"remind '{p['template']}' via {', '.join(p['via'])}"
+    if t == "offer_plan":
+        return f"offer plan: {p['installments']} installments of {p['schedule'][0]['amount']} {a['currency']} from {p['first']}"
+    if a.get("amount") is not None:
+        return f"{t} {a['amount']} {a['currency']}"
+    details = ", ".join(f"{k}={v}" for k, v in p.items())
+    return f"{t} {details}".strip()
 
 
 def main() -> int:
@@ -19,18 +32,29 @@ def main() -> int:
                    if p.suffix in (".yaml", ".yml", ".dunning") and not p.name.endswith(".test.yaml"))
     failed = 0
     for path in paths:
-        rel = path.relative_to(ROOT)
         try:
             policy = load_policy(path)
         except PolicyError as e:
             failed += 1
             print(e.render(), file=sys.stderr)
             continue
-        print(f"== {rel}")
+        print(f"== {path.relative_to(ROOT)}")
         print(summarize(policy))
         print()
-    print(f"{len(paths) - failed} of {len(paths)} policies valid")
-    return 1 if failed else 0
+    print(f"{len(paths) - failed} of {len(paths)} policies valid\n")
+
+    print("== Run: policies/b2b_friendly_cl.yaml over examples/b2b_chile (until 2026-07-31)")
+    result = simulate(ROOT / "policies" / "b2b_friendly_cl.yaml", invoices=EXAMPLE / "invoices.csv",
+                      customers=EXAMPLE / "customers.csv", events=EXAMPLE / "events.jsonl", until="2026-07-31")
+    for a in result.actions:
+        at = dt.datetime.fromisoformat(a["at"])
+        print(f"  {at:%Y-%m-%d %H:%M}  {a['case']:<7} {a['state']:<9} {describe_action(a)}")
+    print("\n  final states:")
+    for s in result.states:
+        print(f"  {s['case']:<7} {s['state']:<7} balance {s['balance']:>9} {s['currency']}")
+    problems = len(result.rejects) + len(result.errors)
+    print(f"\n  {len(result.actions)} actions, {len(result.states)} cases, {problems} problems")
+    return 1 if failed or problems else 0
 
 
 if __name__ == "__main__":

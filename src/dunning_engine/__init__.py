@@ -8,12 +8,21 @@ from .errors import DunningError, EngineError, Location, PolicyError, PolicyErro
 from .policy.ir import Policy
 from .policy.load import load_policy, load_policy_text
 from .values import Duration, Money, Percent
+from .engine.core import Engine
+from .engine.records import Customer, Event, Invoice
+from .engine.runner import Result, simulate
 
 __all__ = [
     "__version__",
     "load_policy",
     "load_policy_text",
     "Policy",
+    "Engine",
+    "simulate",
+    "Result",
+    "Invoice",
+    "Customer",
+    "Event",
     "Money",
     "Percent",
     "Duration",
