@@ -19,6 +19,9 @@ __all__ = ["CompiledPolicy", "CRule", "CState", "PREVIOUS", "CLOCK_VARIABLES"]
 
 PREVIOUS = -1
 
+# Variables that no event can change: an 'at' timer reading only these never moves once armed.
+FIXED_VARIABLES = frozenset({"due", "issued", "invoice.due", "invoice.issued", "invoice.id", "entered"})
+
 # Variables whose value changes with the clock alone (no event needed).
 CLOCK_VARIABLES = frozenset({
     "now", "today", "days_in_state", "days_overdue", "days_until_due", "oldest_days_overdue",
@@ -30,7 +33,7 @@ class CRule:
     """A rule ready to run. ``kind`` is 'at', 'after', 'every', 'on' or 'cond'."""
 
     __slots__ = ("rule", "name", "order", "kind", "expr", "duration", "max", "starting", "events",
-                 "when", "unless", "actions", "goto", "expires", "clock")
+                 "when", "unless", "actions", "goto", "expires", "clock", "movable")
 
     def __init__(self, rule: ir.Rule, order: int, goto: int | None) -> None:
         self.rule = rule
@@ -54,6 +57,8 @@ class CRule:
         self.actions = rule.do
         self.goto = goto
         self.expires: Duration | None = rule.expires
+        # An 'at' timer is re-evaluated after events only if its expression reads something an event can change.
+        self.movable = self.kind == "at" and not set(self.expr.variables) <= FIXED_VARIABLES
         reads = set()
         for e in (rule.when, rule.unless):
             if e is not None:

@@ -421,7 +421,7 @@ class Engine:
         ctx = None
         for timer in case.timers:
             cr = timer[3]
-            if cr.kind != "at":
+            if not cr.movable:
                 continue
             ctx = ctx or Ctx(self, case, t)
             value = cr.expr.evaluate(ctx)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Union
 
 from ..errors import Location
@@ -142,8 +143,9 @@ class Action:
                 return value
         return default
 
-    @property
+    @cached_property
     def param_dict(self) -> dict[str, Any]:
+        """The parameters as a dict (computed once; do not mutate)."""
         return dict(self.params)
 
 
