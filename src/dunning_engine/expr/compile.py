@@ -11,6 +11,9 @@ business-day arithmetic (``ctx.calendar``).
 
 from __future__ import annotations
 
+import datetime as _dt
+import operator
+
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -67,6 +70,13 @@ def variables_of(node: A.Node) -> frozenset[str]:
             continue
         stack.extend(A.children(n))
     return frozenset(out)
+
+
+_PY_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+               ">": operator.gt, ">=": operator.ge}
+_FAST_COMPARE = frozenset({int, Decimal, _dt.date})
+_NUMBERS = frozenset({int, Decimal})
+_MAX_FAST_DAYS = 3_000_000  # larger shifts take the general path, which reports overflow as an EvalError
 
 
 class _Compiler:
@@ -189,8 +199,21 @@ class _Compiler:
                     raise e.at(node)
             return member_of, consts, True
         if op in ("==", "!=", "<", "<=", ">", ">="):
+            pyop = _PY_COMPARE[op]
+            fast_types = _FAST_COMPARE
+
             def comparison(ctx: Any) -> bool:
                 a, b = lf(ctx), rf(ctx)
+                # Fast paths (same results as R.compare): two plain numbers or two dates of one
+                # exact type, or money of one currency; everything else goes through the runtime.
+                ta, tb = type(a), type(b)
+                if ta is tb:
+                    if ta in fast_types:
+                        return pyop(a, b)
+                    if ta is Money and a.currency == b.currency:
+                        return pyop(a.amount, b.amount)
+                elif ta in _NUMBERS and tb in _NUMBERS:
+                    return pyop(a, b)
                 try:
                     return R.compare(op, a, b)
                 except R.EvalError as e:
@@ -206,6 +229,17 @@ class _Compiler:
                     return fn(a, b, getattr(ctx, "calendar", None))
                 except R.EvalError as e:
                     raise e.at(node)
+            if isinstance(rc, Duration) and rc.fixed_days is not None and abs(rc.fixed_days) <= _MAX_FAST_DAYS:
+                # date ± a constant number of days (the common 'due + 15 days'): no dispatch needed.
+                delta = _dt.timedelta(days=rc.fixed_days if op == "+" else -rc.fixed_days)
+                slow = plus_minus
+
+                def date_shift(ctx: Any) -> Any:
+                    a = lf(ctx)
+                    if type(a) is _dt.date:
+                        return a + delta
+                    return slow(ctx)
+                return date_shift, consts, calendar_free
             return plus_minus, consts, calendar_free
         fn2 = _BINARY_OPS[op]
 

@@ -169,7 +169,8 @@ class _Builder:
 
     # -- expressions -----------------------------------------------------------
     def schema(self, event: bool = False):
-        return _expr.policy_schema(self.scope, self.currency, self.segment_names, event=event)
+        # With a missing or invalid currency (already reported), check the rest against a stand-in.
+        return _expr.policy_schema(self.scope, self.currency or "USD", self.segment_names, event=event)
 
     def expression(self, node: Node | None, what: str, expect: Any = None, event: bool = False):
         s = self.scalar(node, what)
@@ -225,7 +226,11 @@ class _Builder:
         if get("timezone") is not None:
             timezone = self.timezone(get("timezone")) or "UTC"
         calendar = self.calendar(get("calendar")) if get("calendar") is not None else None
-        if get("currency") is not None:
+        if get("currency") is None:
+            self.error(root, "the policy has no 'currency:'",
+                       help="add 'currency: CLP' (or USD, MXN...): the currency of money written without a code"
+                            " and of invoices that give none")
+        else:
             code = self.text(get("currency"), "currency")
             if code is not None and not is_currency(code):
                 self.error(get("currency"), f"unknown currency code '{code}'",
@@ -246,7 +251,7 @@ class _Builder:
         contact = self.contact(get("contact")) if get("contact") is not None else None
         rates = self.rates(get("rates")) if get("rates") is not None else ()
 
-        self.check_graph(states, any_state, states_node or root)
+        self.check_graph(states, any_state, root.key_node("states") or root)
         if self.errors:
             raise PolicyErrors(self.errors)
         return ir.Policy(
@@ -304,7 +309,7 @@ class _Builder:
         if m is None:
             return ()
         result = []
-        reserved = set(_expr.policy_schema(self.scope, self.currency, ()).variables)
+        reserved = set(self.schema().variables)
         for key, value in m.items:
             name = self.name(key, "segment name")
             if name is None:
@@ -423,6 +428,8 @@ class _Builder:
 
     def event_names(self, node: Node) -> tuple[str, ...]:
         items = [node] if isinstance(node, ScalarNode) else self.expect_list(node, "on")
+        if not items and isinstance(node, SeqNode):
+            self.error(node, "'on' needs at least one event", help="for example 'on: payment' or 'on: [payment, credit_note]'")
         known = ir.EVENT_TYPES + ir.DERIVED_EVENTS
         names = []
         for item in items:
@@ -481,6 +488,10 @@ class _Builder:
         if kind == "fee" and "of" in given and "percent" not in given:
             self.error(node, "'of' only goes with 'percent'")
         del given
+        # One canonical order (the order of ACTION_PARAMS), so that the order the author
+        # wrote the parameters in does not change the policy (and both forms agree).
+        order = list(spec)
+        params.sort(key=lambda kv: order.index(kv[0]))
         return ir.Action(kind=kind, params=tuple(params), location=kind_node.location)
 
     def param(self, kind: str, name: str, spec: str, node: Node, event: bool) -> Any:
@@ -518,14 +529,14 @@ class _Builder:
         if spec == "exprmap":
             m = self.expect_map(node, what)
             if m is None:
-                return ()
+                return None  # 'params: {}' is the same as no params
             out = []
             for key, value in m.items:
                 pname = self.name(key, "custom parameter name")
                 e = self.expression(value, f"custom parameter '{key.text}'", event=event)
                 if pname is not None and e is not None:
                     out.append((pname, e))
-            return tuple(out)
+            return tuple(out) or None
         raise AssertionError(spec)  # pragma: no cover
 
     # -- contact and rates -------------------------------------------------------
