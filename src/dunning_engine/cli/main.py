@@ -143,6 +143,46 @@ def run(policy_path, invoices, customers, events, until, since, out, states_path
     sys.exit(1 if problems else 0)
 
 
+@cli.command()
+@click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False), help="The policy (.yaml or .dunning).")
+@click.option("--invoices", required=True, type=click.Path(dir_okay=False), help="Invoices, CSV or JSONL.")
+@click.option("--customers", type=click.Path(dir_okay=False), help="Customers, CSV or JSONL.")
+@click.option("--events", type=click.Path(dir_okay=False), help="Events, JSONL.")
+@click.option("--until", required=True, help="Run up to and including this instant.")
+@click.option("--case", "case_id", required=True, help="The case to explain (invoice id, or customer id in customer scope).")
+@click.option("--key", help="Explain only the action with this key.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain(policy_path, invoices, customers, events, until, case_id, key, fmt) -> None:
+    """Why each action of a case fired (trigger, guard, values read), and why other rules did not."""
+    from ..engine.explain import case_timeline, render_timeline
+    from ..engine.runner import simulate
+
+    result = simulate(policy_path, invoices=invoices, customers=customers or (), events=events or (),
+                      until=until, explain=True)
+    for e in result.rejects:
+        click.echo(e.render(), err=True)
+    try:
+        entries = case_timeline(result.engine, case_id, key)
+    except KeyError:
+        known = sorted(result.engine.cases)
+        from ..errors import did_you_mean
+
+        hint = did_you_mean(case_id, known) or f"cases: {', '.join(known[:10])}"
+        click.echo(f"error: no case '{case_id}'\nhelp: {hint}", err=True)
+        sys.exit(1)
+    if key is not None and not entries:
+        click.echo(f"error: case '{case_id}' has no action with key '{key}'", err=True)
+        sys.exit(1)
+    if fmt == "json":
+        from ..io.writers import dumps_record
+
+        for entry in entries:
+            sys.stdout.buffer.write(dumps_record(entry)) if hasattr(sys.stdout, "buffer") else click.echo(dumps_record(entry).decode(), nl=False)
+    else:
+        click.echo(render_timeline(entries))
+    sys.exit(1 if result.rejects else 0)
+
+
 def _register_tools() -> None:
     """Commands defined in sibling modules (each keeps its heavy imports inside the command)."""
     from . import tools

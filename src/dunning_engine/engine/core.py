@@ -407,6 +407,8 @@ class Engine:
             if cr.expires is not None and t > self._plus(orig, cr.expires):
                 self._trace(case, t, "expired", rule=cr.name, why=f"was due {self.clock.iso(orig)}, expires {cr.expires}")
             else:
+                if orig < t:
+                    self._trace(case, t, "catch-up", rule=cr.name, why=f"was due {self.clock.iso(orig)}")
                 self._fire_rule(case, cr, t, None, occurrence)
             if case.gen == gen:
                 if cr.kind == "every":
@@ -440,7 +442,7 @@ class Engine:
         ctx = Ctx(self, case, t, event)
         if not cr.guard(ctx):
             if case.trace is not None:
-                self._trace(case, t, "skipped", rule=cr.name, why=self._why_not(cr, ctx))
+                self._trace(case, t, "skipped", rule=cr.name, **self._why_not(cr, ctx))
             return False
         n = case.fired.get(cr.order, 0) + 1
         case.fired[cr.order] = n
@@ -737,6 +739,8 @@ def _timer_key(timer: list) -> tuple:
 def _show(value: Any) -> str:
     if value is None:
         return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, (Money, Percent, Duration)):
         return str(value)
     if isinstance(value, dict):

@@ -1,0 +1,85 @@
+"""`dunning run` and `dunning explain` end to end on the shipped example."""
+
+import json
+
+from click.testing import CliRunner
+
+from conftest import ROOT
+
+from dunning_engine.cli.main import cli
+
+EX = ROOT / "examples" / "b2b_chile"
+POLICY = str(ROOT / "policies" / "b2b_friendly_cl.yaml")
+BASE = ["--policy", POLICY, "--invoices", str(EX / "invoices.csv"), "--customers", str(EX / "customers.csv"),
+        "--events", str(EX / "events.jsonl"), "--until", "2026-07-31"]
+
+
+def test_run_writes_actions_and_states(tmp_path):
+    out, states = tmp_path / "a.jsonl", tmp_path / "s.jsonl"
+    r = CliRunner().invoke(cli, ["run", *BASE, "--out", str(out), "--states", str(states)])
+    assert r.exit_code == 0, r.output
+    actions = [json.loads(l) for l in out.read_text().splitlines()]
+    assert len(actions) == 36
+    assert actions[0]["key"] == "b2b_friendly_cl@3/F-1001/upcoming#1/pre_due/1/0"
+    fees = [a for a in actions if a["type"] == "fee"]
+    assert [(a["case"], a["amount"]) for a in fees] == [("F-1003", "46000"), ("F-1004", "1900"), ("F-1002", "9600")]
+    s = {x["case"]: x for x in map(json.loads, states.read_text().splitlines())}
+    assert (s["F-1001"]["state"], s["F-1002"]["state"], s["F-1002"]["balance"]) == ("paid", "legal", "9600")
+
+
+def test_run_is_byte_identical_across_runs(tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    CliRunner().invoke(cli, ["run", *BASE, "--out", str(a)])
+    CliRunner().invoke(cli, ["run", *BASE, "--out", str(b)])
+    assert a.read_bytes() == b.read_bytes() and a.stat().st_size > 0
+
+
+def test_since_advances_state_silently(tmp_path):
+    out = tmp_path / "a.jsonl"
+    r = CliRunner().invoke(cli, ["run", *BASE, "--since", "2026-05-01", "--out", str(out)])
+    assert r.exit_code == 0
+    actions = [json.loads(l) for l in out.read_text().splitlines()]
+    assert actions and all(a["at"] >= "2026-05-01" for a in actions)
+    full = tmp_path / "full.jsonl"
+    CliRunner().invoke(cli, ["run", *BASE, "--out", str(full)])
+    tail = [json.loads(l) for l in full.read_text().splitlines() if json.loads(l)["at"] >= "2026-05-01"]
+    assert actions == tail
+
+
+def test_rejected_records_are_reported_and_the_rest_processed(tmp_path):
+    events = tmp_path / "events.jsonl"
+    events.write_text((EX / "events.jsonl").read_text() + '{"type": "payment", "at": "2026-05-01", "invoice": "F-9", "amount": "1"}\n'
+                      'not json\n')
+    rejects = tmp_path / "rejects.jsonl"
+    args = [a if a != str(EX / "events.jsonl") else str(events) for a in BASE]
+    r = CliRunner().invoke(cli, ["run", *args, "--out", str(tmp_path / "a.jsonl"), "--rejects", str(rejects)])
+    assert r.exit_code == 1
+    assert f"{events}:7: rejected: field 'invoice': unknown invoice 'F-9'" in r.output
+    assert f"{events}:8: rejected:" in r.output
+    rows = [json.loads(l) for l in rejects.read_text().splitlines()]
+    assert [x["line"] for x in rows] == [8, 7] or [x["line"] for x in rows] == [7, 8]
+    assert len((tmp_path / "a.jsonl").read_text().splitlines()) == 36
+
+
+def test_explain_text_shows_triggers_guards_values_and_why_not():
+    r = CliRunner().invoke(cli, ["explain", *BASE, "--case", "F-1005"])
+    assert r.exit_code == 0, r.output
+    assert "rule pre_due did not fire: unless vip is true (at due - 3 days)  [vip = true, due = 2026-04-14]" in r.output
+    r = CliRunner().invoke(cli, ["explain", *BASE, "--case", "F-1002"])
+    assert "rule overdue.2 catch-up: was due 2026-04-24T09:00:00-04:00" in r.output
+    assert "rule overdue.2 fired: at due + 15 days when balance > 50000 CLP  [balance = 480000 CLP, due = 2026-04-09]" in r.output
+
+
+def test_explain_one_action_by_key_as_json():
+    key = "b2b_friendly_cl@3/F-1003/overdue#2/overdue.2/1/0"
+    r = CliRunner().invoke(cli, ["explain", *BASE, "--case", "F-1003", "--key", key, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    entries = [json.loads(l) for l in r.output.splitlines()]
+    assert entries[-1]["what"] == "action" and entries[-1]["key"] == key and entries[-1]["amount"] == "46000"
+    fired = [e for e in entries if e["what"] == "fired"]
+    assert fired[-1]["rule"] == "overdue.2" and fired[-1]["values"]["balance"] == "2300000 CLP"
+
+
+def test_explain_unknown_case_is_an_error_with_a_hint():
+    r = CliRunner().invoke(cli, ["explain", *BASE, "--case", "F-1006"])
+    assert r.exit_code == 1 and "no case 'F-1006'" in r.output and "did you mean" in r.output
