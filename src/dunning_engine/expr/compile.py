@@ -237,7 +237,10 @@ class _Compiler:
                 def date_shift(ctx: Any) -> Any:
                     a = lf(ctx)
                     if type(a) is _dt.date:
-                        return a + delta
+                        try:
+                            return a + delta
+                        except OverflowError:
+                            pass  # the general path reports it as an EvalError
                     return slow(ctx)
                 return date_shift, consts, calendar_free
             return plus_minus, consts, calendar_free

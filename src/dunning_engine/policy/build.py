@@ -28,7 +28,7 @@ COMPLIANCE_PACKS = ("CL", "CO", "MX", "PE", "US", "EU-B2B", "UK-B2B")
 RESERVED_STATE_NAMES = ("previous",)
 
 TOP_KEYS = ("policy", "version", "description", "scope", "timezone", "calendar", "currency", "send_at",
-            "allocation", "segments", "states", "any_state", "contact", "rates")
+            "allocation", "segments", "states", "any_state", "contact", "rates", "invariants")
 STATE_KEYS = ("initial", "final", "on_enter", "on_exit", "rules")
 RULE_KEYS = ("name", "at", "after", "every", "max", "starting", "on", "when", "unless", "do", "goto", "expires")
 ANY_RULE_KEYS = RULE_KEYS + ("except",)
@@ -250,6 +250,7 @@ class _Builder:
         any_state = self.any_state(get("any_state"))
         contact = self.contact(get("contact")) if get("contact") is not None else None
         rates = self.rates(get("rates")) if get("rates") is not None else ()
+        invariants = self.invariants(get("invariants"))
 
         self.check_graph(states, any_state, root.key_node("states") or root)
         if self.errors:
@@ -258,6 +259,7 @@ class _Builder:
             id=pid or "", version=version, description=description, scope=self.scope, timezone=timezone,
             calendar=calendar, currency=self.currency, send_at=send_at, allocation=allocation,
             segments=segments, states=states, any_state=any_state, contact=contact, rates=rates,
+            invariants=invariants,
             path=self.path, source=root.source,
         )
 
@@ -320,6 +322,19 @@ class _Builder:
             e = self.expression(value, f"segment '{name}'", expect=_expr.types.BOOL)
             self.segment_names.append(name)  # later segments may use earlier ones
             if e is not None:
+                result.append((name, e))
+        return tuple(result)
+
+    def invariants(self, node: Node | None) -> tuple[tuple[str, Any], ...]:
+        """``invariants:`` NAME: boolean expression (no ``event``), checked after every step."""
+        m = self.expect_map(node, "invariants")
+        if m is None:
+            return ()
+        result = []
+        for key, value in m.items:
+            name = self.name(key, "invariant name")
+            e = self.expression(value, f"invariant '{key.text}'", expect=_expr.types.BOOL)
+            if name is not None and e is not None:
                 result.append((name, e))
         return tuple(result)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import ir
+from . import printer as _printer
 
 __all__ = ["format_trigger", "format_action", "format_rule", "summarize"]
 
@@ -17,102 +18,10 @@ def _e(expr: Any) -> str:
     return expr.canonical if expr is not None else "null"
 
 
-def _q(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def format_trigger(trigger: ir.Trigger | None) -> str:
-    if trigger is None:
-        return ""
-    if isinstance(trigger, ir.At):
-        return f"at {_e(trigger.expr)}"
-    if isinstance(trigger, ir.After):
-        return f"after {trigger.duration}"
-    if isinstance(trigger, ir.Every):
-        text = f"every {trigger.duration}"
-        if trigger.max is not None:
-            text += f" max {trigger.max}"
-        if trigger.starting is not None:
-            text += f" starting {_e(trigger.starting)}"
-        return text
-    if isinstance(trigger, ir.On):
-        return "on " + ", ".join(trigger.events)
-    raise TypeError(trigger)  # pragma: no cover
-
-
-def format_action(action: ir.Action) -> str:
-    p = action.param_dict
-    k = action.kind
-    if k == "remind":
-        text = f"remind {_q(p['template'])}"
-        if "via" in p:
-            text += " via " + ", ".join(p["via"])
-        if "to" in p:
-            text += f" to {_e(p['to'])}"
-        return text
-    if k == "fee":
-        if "amount" in p:
-            text = f"fee {_e(p['amount'])}"
-        else:
-            text = f"fee {_e(p['percent'])}" + (f" of {p['of']}" if "of" in p else "")
-        for bound in ("min", "max"):
-            if bound in p:
-                text += f" {bound} {_e(p[bound])}"
-        return text
-    if k == "interest":
-        text = f"interest {_e(p['annual_rate'])} per year"
-        if "basis" in p:
-            text += f" basis {p['basis']}"
-        if "on" in p:
-            text += f" on {p['on']}"
-        return text
-    if k == "discount":
-        value = p.get("percent") or p.get("amount")
-        return f"discount {_e(value)} until {_e(p['until'])}"
-    if k == "offer_plan":
-        text = f"offer plan {p['installments']} installments"
-        if "every" in p:
-            text += f" every {p['every']}"
-        if "first" in p:
-            text += f" first {_e(p['first'])}"
-        if "down_payment" in p:
-            text += f" down {_e(p['down_payment'])}"
-        return text
-    if k == "escalate":
-        return f"escalate to {p['to']}" + (f" note {_q(p['note'])}" if "note" in p else "")
-    if k == "task":
-        text = f"task {p['kind']}"
-        if "assign" in p:
-            text += f" assign {_q(p['assign'])}"
-        if "note" in p:
-            text += f" note {_q(p['note'])}"
-        return text
-    if k == "write_off":
-        return "write off"
-    if k == "custom":
-        text = f"custom {_q(p['name'])}"
-        if p.get("params"):
-            text += " with " + ", ".join(f"{n} = {_e(v)}" for n, v in p["params"])
-        return text
-    return k  # suspend, resume
-
-
-def format_rule(rule: ir.Rule) -> str:
-    parts = []
-    if rule.named:
-        parts.append(f"rule {rule.name}")
-    trig = format_trigger(rule.trigger)
-    if trig:
-        parts.append(trig)
-    if rule.when is not None:
-        parts.append(f"when {_e(rule.when)}")
-    if rule.unless is not None:
-        parts.append(f"unless {_e(rule.unless)}")
-    if rule.expires is not None:
-        parts.append(f"expires {rule.expires}")
-    if rule.goto is not None:
-        parts.append(f"-> {rule.goto}")
-    return " ".join(parts)
+# The phrases are the DSL's own: one implementation, in the printer.
+format_trigger = _printer.format_trigger
+format_action = _printer.format_action
+format_rule = _printer.format_rule_head
 
 
 def summarize(policy: ir.Policy) -> str:

@@ -251,6 +251,9 @@ class Policy:
     any_state: tuple[Rule, ...] = ()
     contact: Contact | None = None
     rates: tuple[RateTable, ...] = ()
+    # ``invariants:`` NAME -> boolean Expression that must hold after every step
+    # (checked by ``dunning check`` and scenario tests; see docs/testing.md).
+    invariants: tuple[tuple[str, Any], ...] = ()
     # Where the policy was read from (file path or None); not part of equality.
     path: str | None = field(default=None, compare=False)
     source: Any = field(default=None, compare=False, repr=False)

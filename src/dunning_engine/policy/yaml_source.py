@@ -28,9 +28,7 @@ never a traceback:
 
 from __future__ import annotations
 
-import bisect
 import re
-from typing import Iterator
 
 import yaml
 from yaml.events import (
@@ -51,6 +49,9 @@ from yaml.scanner import Scanner
 from yaml.tokens import ScalarToken, TagToken
 
 from ..errors import Location, PolicyError, Source
+from .nodes import MapNode, Node, ScalarNode, SeqNode, describe
+from .nodes import TextIndex as _Text
+from .nodes import find_break as _find_break
 
 __all__ = [
     "MAX_BYTES",
@@ -81,8 +82,6 @@ MAX_ALIAS_NODES = 10_000
 MAX_NODES = 100_000
 """Most nodes in the expanded tree."""
 
-_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
-
 _STYLES = {None: "plain", "": "plain", "'": "single", '"': "double", "|": "literal", ">": "folded"}
 
 _BREAKS = "\n\r\x85\u2028\u2029"
@@ -96,209 +95,6 @@ _MINIMAL_POLICY = (
     "      paid:\n"
     "        final: true"
 )
-
-
-# ---------------------------------------------------------------------------
-# positions
-# ---------------------------------------------------------------------------
-
-
-class _Text:
-    """The text being read, its Source, and character index -> (line, column)."""
-
-    __slots__ = ("source", "text", "starts")
-
-    def __init__(self, source: Source) -> None:
-        self.source = source
-        self.text = source.text
-        # Line starts, breaking where PyYAML's reader counts a new line:
-        # '\r\n', '\n', '\r', '\x85', '\u2028', '\u2029'.
-        self.starts = [0] + [m.end() for m in _BREAK_RE.finditer(self.text)]
-
-    def line_col(self, index: int) -> tuple[int, int]:
-        """1-based (line, column) of a 0-based character index (clamped)."""
-        index = max(0, min(index, len(self.text)))
-        line = bisect.bisect_right(self.starts, index) - 1
-        return line + 1, index - self.starts[line] + 1
-
-    def line_end(self, index: int) -> int:
-        """Index of the line break (or end of text) ending the line of ``index``."""
-        index = max(0, min(index, len(self.text)))
-        line = bisect.bisect_right(self.starts, index) - 1
-        if line + 1 >= len(self.starts):
-            return len(self.text)
-        nxt = self.starts[line + 1]
-        return nxt - 2 if self.text.startswith("\r\n", nxt - 2) else nxt - 1
-
-    def location(self, index: int, length: int = 1) -> Location:
-        index = max(0, min(index, len(self.text)))
-        if index == len(self.text) and index > 0 and self.starts[-1] == index:
-            # The end of a file that ends with a line break: show it at the end
-            # of the last line, which exists (there is no line after it).
-            index = self.line_end(index - 1)
-        line, column = self.line_col(index)
-        return Location(self.source, line, column, max(1, length))
-
-    def span(self, start: int, end: int) -> Location:
-        """Location of ``start``; length = extent up to ``end`` on the first line."""
-        start = max(0, min(start, len(self.text)))
-        line_end = self.line_end(start)
-        if end <= line_end:
-            length = end - start
-        else:
-            length = len(self.text[start:line_end].rstrip())
-        return self.location(start, max(1, length))
-
-
-_BREAK_RE = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
-
-
-def _find_break(text: str, start: int, end: int | None = None) -> int:
-    m = _BREAK_RE.search(text, start, len(text) if end is None else end)
-    return -1 if m is None else m.start()
-
-
-# ---------------------------------------------------------------------------
-# nodes
-# ---------------------------------------------------------------------------
-
-
-class Node:
-    """A node of the tree: where it starts (``location``) and in which ``source``."""
-
-    __slots__ = ("location", "source", "_height")
-
-    def __init__(self, location: Location, source: Source) -> None:
-        self.location = location
-        self.source = source
-        self._height = 0
-
-
-class MapNode(Node):
-    """A mapping; ``items`` are ``(key, value)`` pairs in file order, keys are scalars."""
-
-    __slots__ = ("items", "_index")
-
-    def __init__(self, location: Location, source: Source) -> None:
-        super().__init__(location, source)
-        self.items: list[tuple[ScalarNode, Node]] = []
-        self._index: dict[str, int] = {}
-
-    def get(self, key: str) -> Node | None:
-        """The value of ``key`` (as written), or None."""
-        i = self._index.get(key)
-        return None if i is None else self.items[i][1]
-
-    def key_node(self, key: str) -> ScalarNode | None:
-        """The key node of ``key`` (for error positions), or None."""
-        i = self._index.get(key)
-        return None if i is None else self.items[i][0]
-
-    def keys(self) -> list[str]:
-        """The keys in file order."""
-        return [k.text for k, _ in self.items]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._index
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __repr__(self) -> str:
-        return f"MapNode({self.keys()!r} at {self.location})"
-
-
-class SeqNode(Node):
-    """A list; ``items`` in file order."""
-
-    __slots__ = ("items",)
-
-    def __init__(self, location: Location, source: Source) -> None:
-        super().__init__(location, source)
-        self.items: list[Node] = []
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __iter__(self) -> Iterator[Node]:
-        return iter(self.items)
-
-    def __repr__(self) -> str:
-        return f"SeqNode({len(self.items)} items at {self.location})"
-
-
-class ScalarNode(Node):
-    """A scalar, kept as the text the author wrote.
-
-    ``text`` has quotes removed, escapes decoded and block scalars folded as
-    YAML does; ``style`` is ``'plain'``, ``'single'``, ``'double'``,
-    ``'literal'`` or ``'folded'``. :meth:`origin` maps an offset in ``text``
-    back to the file, so that an error inside an expression points at the
-    right character.
-    """
-
-    __slots__ = ("text", "style", "_doc", "_start", "_end", "_map")
-
-    def __init__(self, text: str, style: str, doc: _Text, start: int, end: int) -> None:
-        super().__init__(doc.span(start, end), doc.source)
-        self.text = text
-        self.style = style
-        self._doc = doc
-        self._start = start
-        self._end = end
-        self._map: list[int] | None = None
-
-    def is_null(self) -> bool:
-        """True for a plain ``''``, ``~``, ``null``, ``Null`` or ``NULL``."""
-        return self.style == "plain" and self.text in _NULLS
-
-    def origin(self, offset: int, length: int = 1) -> Location:
-        """The file location of character ``offset`` of ``text``.
-
-        Exact for plain and quoted scalars on one line (escapes and ``''``
-        included); for multi-line and block scalars the line and column of
-        the character as far as it can be told, always inside the scalar.
-        ``offset == len(text)`` is the place just after the last character.
-        """
-        positions = self._positions()
-        n = len(self.text)
-        offset = max(0, min(int(offset), n))
-        start = positions[offset]
-        length = max(1, int(length))
-        last_off = min(offset + length, n) - 1
-        if last_off < offset:
-            return self._doc.location(start, 1)
-        last = positions[last_off]
-        line_end = self._doc.line_end(start)
-        if last < line_end:
-            extent = last - start + 1
-        else:
-            extent = line_end - start
-        return self._doc.location(start, max(1, extent))
-
-    __call__ = origin  # a ScalarNode is itself an ``Origin``
-
-    def _positions(self) -> list[int]:
-        if self._map is None:
-            try:
-                self._map = _map_positions(self)
-            except Exception:  # pragma: no cover - best effort, never fail
-                self._map = [self._start] * (len(self.text) + 1)
-        return self._map
-
-    def __repr__(self) -> str:
-        return f"ScalarNode({self.text!r}, {self.style} at {self.location})"
-
-
-def describe(node: Node | None) -> str:
-    """'a mapping', 'a list', 'a text' (or 'an empty value'), for error messages."""
-    if isinstance(node, MapNode):
-        return "a mapping"
-    if isinstance(node, SeqNode):
-        return "a list"
-    if isinstance(node, ScalarNode):
-        return "an empty value" if node.is_null() else "a text"
-    return "nothing"
 
 
 # ---------------------------------------------------------------------------
@@ -634,7 +430,7 @@ class _Builder:
             start = end
         else:  # pragma: no cover - defensive
             start = ev.start_mark.index
-        return ScalarNode(ev.value, _STYLES.get(ev.style, "plain"), self.doc, start, end)
+        return ScalarNode(ev.value, _STYLES.get(ev.style, "plain"), self.doc, start, end, mapper=_map_positions)
 
     def set_anchor(self, name: str, index: int) -> None:
         if name in self.anchors or name in self.open_anchors:
