@@ -111,6 +111,8 @@ class Engine:
         self._now: int | None = None
         self._instant: int | None = None
         self._out: list[tuple[str, int, dict]] = []
+        self._deferred: list[tuple[int, int, str, dict]] = []  # (instant, emission seq, case id, record)
+        self.contact = None  # contact rules (windows, limits, compliance): see contact.py
         self._emitted = 0
         self._seq = 0
         self._chain = 0
@@ -249,15 +251,27 @@ class Engine:
             self.clock.day_start(until) if not isinstance(until, _dt.datetime) else self.clock.instant(until))
         heap = self._heap
         by_ord = self._by_ord
-        while heap and heap[0][0] <= u:
-            t, o = heappop(heap)
-            case = by_ord[o]
-            if case.next_wake != t:
-                continue  # a stale entry: the case was rescheduled
+        deferred = self._deferred
+        while True:
+            t = heap[0][0] if heap else NEVER
+            if deferred and deferred[0][0] <= t:
+                t = deferred[0][0]
+            if t > u:
+                break
             if t != self._instant:
                 if self._out:
                     yield from self._flush()
                 self._instant = t
+            if deferred and deferred[0][0] == t:
+                # Actions deferred to this instant (contact windows and limits) join its output.
+                while deferred and deferred[0][0] == t:
+                    _, seq, case_id, rec = heappop(deferred)
+                    self._out.append((case_id, seq, rec))
+                continue
+            t, o = heappop(heap)
+            case = by_ord[o]
+            if case.next_wake != t:
+                continue  # a stale entry: the case was rescheduled
             case.next_wake = None
             self._wake(case, t)
             self._schedule(case)
@@ -502,24 +516,29 @@ class Engine:
             self._after_change(case, t)
             return
         self._trace(case, t, "event", event=typ, invoice=ev.invoice)
-        settle = False
-        if typ == "payment":
-            settle = self._discount_applies(case, led, ev.amount, t)
-            if settle:
-                self._apply_discount(case, led)
-            led.pay(ev.amount, self.cp.allocation)
-            if case.promise is not None:
-                case.promise_paid += ev.amount
+        if typ == "payment" or typ == "credit_note":
+            day = self.clock.date(t)
+            if typ == "payment":
+                if self._discount_applies(case, led, ev.amount, t):
+                    self._apply_discount(case, led, t)
+                split = led.pay(ev.amount, self.cp.allocation, day)
+                if case.trace is not None:
+                    self._trace(case, t, "allocated", invoice=led.invoice.id, amount=ev.amount, **split)
+                if case.promise is not None and not case.promise[2]:
+                    case.promise_paid += ev.amount
+            else:
+                led.credit(ev.amount, self.cp.allocation, day)
+            # payments and credit notes count toward an offered or accepted plan (docs/decisions.md)
             if case.plan is not None:
                 case.plan.pay(ev.amount)
-        elif typ == "credit_note":
-            led.credit(ev.amount)
+            if case.plan_offer is not None:
+                case.plan_offer.pay(ev.amount)
         elif typ == "invoice_cancelled":
-            led.cancel()
+            led.cancel(self.clock.date(t))
             led.closed = True
         elif typ == "promise_to_pay":
             amount = ev.amount if ev.amount is not None else max(self._balance(case), ZERO)
-            case.promise = (ev.date, amount)
+            case.promise = (ev.date, amount, False)  # (date, amount, broken)
             case.promise_paid = ZERO
             case.promise_check = self.clock.day_start(ev.date + _dt.timedelta(days=1))
         elif typ == "hold":
@@ -532,6 +551,13 @@ class Engine:
                 case.held_invoice = False
             else:
                 case.held_customer = False
+            if not case.held:  # derived events deferred by the hold come due now (see _derived)
+                from .plans import resume_checks
+
+                p = case.promise
+                if p is not None and not p[2]:
+                    case.promise_check = self.clock.day_start(p[0] + _dt.timedelta(days=1))
+                resume_checks(case)
         elif typ == "customer_updated":
             case.customer.attrs.update(ev.fields.get("fields") or {})
         elif typ == "plan_accepted":
@@ -547,9 +573,11 @@ class Engine:
                 for cr in rules:
                     if self._fire_rule(case, cr, t, ev):
                         break
-        if typ == "payment" and case.promise is not None and case.promise_paid >= case.promise[1]:
-            self._derived_event(case, t, "promise_kept")
-        if typ == "payment" and case.plan is not None:
+        if typ == "payment":
+            p = case.promise
+            if p is not None and not p[2] and (case.promise_paid >= p[1] or self._balance(case) <= 0):
+                self._derived_event(case, t, "promise_kept")
+        if (typ == "payment" or typ == "credit_note") and case.plan is not None:
             from .plans import after_payment
 
             after_payment(self, case, t)
@@ -570,11 +598,29 @@ class Engine:
             self._eval_conds(case, t)
 
     def _derived(self, case: Case, t: int) -> None:
-        """Raise the engine's own events that are due (promise_broken, plan_installment_missed)."""
+        """Raise the engine's own events that are due (promise_broken, plan_installment_missed).
+
+        While the case is held they wait, like timers: the release re-arms them and they are
+        raised at once (catch-up). A promise whose case owes nothing when it comes due ends
+        without an event.
+        """
+        if case.held:
+            from .plans import defer_checks
+
+            if case.promise_check <= t:
+                case.promise_check = NEVER
+            if case.plan is not None and case.plan.next_check <= t:
+                defer_checks(case)
+            return
         if case.promise_check <= t:
             case.promise_check = NEVER
-            if case.promise is not None:
-                self._derived_event(case, t, "promise_broken")
+            p = case.promise
+            if p is not None and not p[2]:
+                if self._balance(case) <= 0:
+                    case.promise = None
+                    self._trace(case, t, "promise ended", why="nothing owed at the promised date")
+                else:
+                    self._derived_event(case, t, "promise_broken")
         if case.plan is not None and case.plan.next_check <= t:
             from .plans import check_missed
 
@@ -588,7 +634,9 @@ class Engine:
             fields.setdefault("amount", p[1])
             case.promise_check = NEVER
             if typ == "promise_kept":
-                case.promise = None  # a broken promise stays readable (promise.date) until replaced
+                case.promise = None
+            else:  # a broken promise stays readable (promise.date) until replaced
+                case.promise = (p[0], p[1], True)
         ev = Event(type=typ, at=self.clock.datetime(t), invoice=inv, customer=case.customer.id,
                    amount=fields.pop("amount", None), currency=case.currency, date=fields.pop("date", None), fields=fields)
         self._trace(case, t, "event", event=typ, invoice=inv)
@@ -617,18 +665,21 @@ class Engine:
         return min(open_, key=lambda led: (led.invoice.due, led.invoice.id)) if open_ else case.focus
 
     def _discount_applies(self, case: Case, led: Ledger, amount: Decimal, t: int) -> bool:
+        """A payment on the offer's invoice, by its deadline (a local date, inclusive), covering balance − discount."""
         offer = case.offer
-        if offer is None:
+        if offer is None or led is None:
             return False
-        disc, until = offer
-        if self.clock.date(t) > until:
+        disc, until, invoice = offer
+        if invoice != led.invoice.id or self.clock.date(t) > until:
             return False
-        return amount >= self._balance(case) - disc
+        return amount >= led.balance - disc
 
-    def _apply_discount(self, case: Case, led: Ledger) -> None:
-        disc, _ = case.offer
+    def _apply_discount(self, case: Case, led: Ledger, t: int | None = None) -> None:
+        disc = min(case.offer[0], max(led.balance, ZERO))  # a discount never turns into a credit
         case.offer = None
-        led.discount(disc)
+        led.discount(disc, self.cp.allocation, None if t is None else self.clock.date(t))
+        if t is not None:
+            self._trace(case, t, "discount applied", invoice=led.invoice.id, amount=disc)
 
     # ------------------------------------------------------------------ actions
     def _run_actions(self, case: Case, actions: tuple[ir.Action, ...], t: int, rule: str, occurrence: int,
@@ -662,10 +713,27 @@ class Engine:
             }
             if self.explain:
                 out["explain"] = self._explain(cr, ctx) if cr is not None else {"trigger": rule.replace("_", " ")}
-            self._emitted += 1
-            self._out.append((case.id, self._emitted, out))
+            self._emit(case, action, out, t)
             if case.trace is not None:
                 self._trace(case, t, "action", type=action.kind, key=key, params=out["params"], amount=out["amount"])
+
+    def _emit(self, case: Case, action: ir.Action, out: dict, t: int) -> None:
+        """Queue an action record for output at ``t``, or later when the contact rules defer it.
+
+        ``self.contact`` (None when the policy has no contact rules) decides: its
+        ``place(engine, case, action, out, t)`` returns the instant the action may
+        go out (``t`` or later) and records the contact; a later instant moves the
+        record to the deferred heap with ``deferred_from``.
+        """
+        self._emitted += 1
+        if self.contact is not None:
+            when = self.contact.place(self, case, action, out, t)
+            if when != t:
+                out["at"] = self.clock.iso(when)
+                out["deferred_from"] = self.clock.iso(t)
+                heappush(self._deferred, (when, self._emitted, case.id, out))
+                return
+        self._out.append((case.id, self._emitted, out))
 
     # ------------------------------------------------------------------ explanations
     def _trace(self, case: Case, t: int, what: str, **info) -> None:
