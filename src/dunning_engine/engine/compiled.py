@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import datetime as _dt
+
 from ..calendars import get_calendar
+from ..expr import ast as A
 from ..policy import ir
 from ..values import Duration
 from .clock import Clock
@@ -33,7 +36,8 @@ class CRule:
     """A rule ready to run. ``kind`` is 'at', 'after', 'every', 'on' or 'cond'."""
 
     __slots__ = ("rule", "name", "order", "kind", "expr", "duration", "max", "starting", "events",
-                 "when", "unless", "actions", "goto", "expires", "clock", "movable")
+                 "when", "unless", "actions", "goto", "expires", "clock", "movable", "at_field", "at_delta",
+                 "needs_ctx")
 
     def __init__(self, rule: ir.Rule, order: int, goto: int | None) -> None:
         self.rule = rule
@@ -59,6 +63,10 @@ class CRule:
         self.expires: Duration | None = rule.expires
         # An 'at' timer is re-evaluated after events only if its expression reads something an event can change.
         self.movable = self.kind == "at" and not set(self.expr.variables) <= FIXED_VARIABLES
+        # 'at: due + 15 days' and friends: computed straight from the invoice, without an expression context.
+        self.at_field, self.at_delta = _date_shift(self.expr) if self.kind == "at" else (None, None)
+        # Does running this rule need the expression context? (guards, or actions with expressions)
+        self.needs_ctx = rule.when is not None or rule.unless is not None or any(action_needs_ctx(a) for a in rule.do)
         reads = set()
         for e in (rule.when, rule.unless):
             if e is not None:
@@ -73,6 +81,27 @@ class CRule:
         if unless is not None and unless.evaluate(ctx) is True:
             return False
         return True
+
+
+def action_needs_ctx(action: ir.Action) -> bool:
+    """True when building the action reads the case's variables."""
+    return action.kind in ("fee", "interest", "discount", "offer_plan", "custom", "write_off") or (
+        action.kind == "remind" and action.get("to") is not None)
+
+
+def _date_shift(expr) -> tuple[str | None, _dt.timedelta | None]:
+    """('due' or 'issued', delta) when ``expr`` is ``due``/``issued`` plus or minus a fixed number of days."""
+    node = expr.node
+    delta = 0
+    if isinstance(node, A.Binary) and node.op in ("+", "-") and isinstance(node.right, A.DurationLit):
+        days = node.right.value.fixed_days
+        if days is None:
+            return None, None
+        delta = days if node.op == "+" else -days
+        node = node.left
+    if isinstance(node, A.Var) and node.name in ("due", "issued"):
+        return node.name, _dt.timedelta(days=delta)
+    return None, None
 
 
 class CState:
@@ -127,6 +156,10 @@ class CompiledPolicy:
                         cs.conds.append(cr)
             self.states.append(cs)
         self.initial = next(i for i, s in enumerate(policy.states) if s.initial)
+        # ids of the actions whose building reads variables (the policy keeps them alive, so ids are stable)
+        every_action = [a for s in policy.states for a in (*s.on_enter, *s.on_exit, *(x for r in s.rules for x in r.do))]
+        every_action += [a for r in policy.any_state for a in r.do]
+        self.ctx_actions = frozenset(id(a) for a in every_action if action_needs_ctx(a))
         # Does any rule react to time through its guard? (decides whether wake-ups are computed)
         self.any_clock = any(r.clock for s in self.states for r in s.conds)
 

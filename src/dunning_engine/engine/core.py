@@ -62,13 +62,13 @@ class Case:
         self.previous: int | None = None
         self.entered = 0
         self.entry_no = 0
-        self.entries: dict[int, int] = {}
+        self.entries: list[int] | None = None  # entries into each state, by state index
         self.gen = 0
         self.timers: list[list] = []       # [fire_t, orig_t, order, crule, occurrence]
         self.conds: list[bool] = []
         self.cond_wake = NEVER
-        self.fired: dict[int, int] = {}
-        self.events: list = []             # heap of (t, seq, Event)
+        self.fired: dict[int, int] | None = None
+        self.events: list | None = None    # heap of (t, input seq, arrival seq, Event), created on first event
         self.held_invoice = False
         self.held_customer = False
         self.started = False
@@ -107,7 +107,11 @@ class Engine:
         self.warnings: list[EngineError] = []
         self.duplicates = 0
         self._event_ids: set[str] = set()
-        self._heap: list[tuple[int, int]] = []
+        # Wake-ups: a heap of distinct instants and, per instant, the cases to wake (by creation order).
+        # Most wake-ups share a few instants (send_at of each day), so this is far cheaper than a heap
+        # entry per case.
+        self._instants: list[int] = []
+        self._buckets: dict[int, list[int]] = {}
         self._now: int | None = None
         self._instant: int | None = None
         self._out: list[tuple[str, int, dict]] = []
@@ -236,24 +240,33 @@ class Engine:
 
     def _push_event(self, case: Case, t: int, event: Event) -> None:
         self._seq += 1
+        if case.events is None:
+            case.events = []
         heappush(case.events, (t, event.seq, self._seq, event))
         self._wake_at(case, t)
 
     def _wake_at(self, case: Case, t: int) -> None:
         if case.next_wake is None or t < case.next_wake:
             case.next_wake = t
-            heappush(self._heap, (t, case.ord))
+            bucket = self._buckets.get(t)
+            if bucket is None:
+                self._buckets[t] = [case.ord]
+                heappush(self._instants, t)
+            else:
+                bucket.append(case.ord)
 
     # ------------------------------------------------------------------ running
     def run(self, until: _dt.datetime | _dt.date | int) -> Iterator[dict]:
         """Process every case up to and including ``until``; yield actions in order."""
         u = until if isinstance(until, int) else (
             self.clock.day_start(until) if not isinstance(until, _dt.datetime) else self.clock.instant(until))
-        heap = self._heap
+        instants = self._instants
+        buckets = self._buckets
         by_ord = self._by_ord
         deferred = self._deferred
+        wake, schedule = self._wake, self._schedule
         while True:
-            t = heap[0][0] if heap else NEVER
+            t = instants[0] if instants else NEVER
             if deferred and deferred[0][0] <= t:
                 t = deferred[0][0]
             if t > u:
@@ -268,13 +281,21 @@ class Engine:
                     _, seq, case_id, rec = heappop(deferred)
                     self._out.append((case_id, seq, rec))
                 continue
-            t, o = heappop(heap)
-            case = by_ord[o]
-            if case.next_wake != t:
-                continue  # a stale entry: the case was rescheduled
-            case.next_wake = None
-            self._wake(case, t)
-            self._schedule(case)
+            # Wake every case due at t, in creation order. Waking one case never schedules another
+            # case at t (cases are independent), but may re-add itself: loop until the bucket is empty.
+            while True:
+                bucket = buckets.pop(t, None)
+                if not bucket:
+                    break
+                bucket.sort()
+                for o in bucket:
+                    case = by_ord[o]
+                    if case.next_wake != t:
+                        continue  # a stale entry: the case was rescheduled
+                    case.next_wake = None
+                    wake(case, t)
+                    schedule(case)
+            heappop(instants)
         if self._out:
             yield from self._flush()
         if self._now is None or u > self._now:
@@ -345,27 +366,34 @@ class Engine:
         cs = self.cp.states[index]
         case.state = index
         case.entered = t
-        n = case.entries.get(index, 0) + 1
-        case.entries[index] = n
+        entries = case.entries
+        if entries is None:
+            entries = case.entries = [0] * len(self.cp.states)
+        n = entries[index] + 1
+        entries[index] = n
         case.entry_no = n
         case.gen += 1
-        case.fired = {}
+        case.fired = None
         case.timers = []
         case.conds = []
         case.cond_wake = NEVER
-        self._trace(case, t, "enter", state=cs.name)
+        if case.trace is not None:
+            self._trace(case, t, "enter", state=cs.name)
         gen = case.gen
         if cs.on_enter:
-            self._run_actions(case, cs.on_enter, t, "on_enter", 1, Ctx(self, case, t))
+            self._run_actions(case, cs.on_enter, t, "on_enter", 1, None)
         if cs.final or case.gen != gen:
             return
-        ctx = None
-        for cr in cs.timers:
-            ctx = ctx or Ctx(self, case, t)
-            self._arm(case, cr, t, ctx, occurrence=1)
-        case.timers.sort(key=_timer_key)
-        case.conds = [False] * len(cs.conds)
+        if cs.timers:
+            ctx = None
+            for cr in cs.timers:
+                if cr.at_field is None and ctx is None:
+                    ctx = Ctx(self, case, t)
+                self._arm(case, cr, t, ctx, occurrence=1)
+            if len(case.timers) > 1:
+                case.timers.sort(key=_timer_key)
         if cs.conds:
+            case.conds = [False] * len(cs.conds)
             self._eval_conds(case, t)
 
     def _transition(self, case: Case, goto: int, t: int) -> None:
@@ -375,7 +403,7 @@ class Engine:
             raise EngineError(f"goto previous from '{old.name}', but the case has no previous state", case=case.id,
                               help="use goto: previous only in states that are entered from another state")
         if old.on_exit:
-            self._run_actions(case, old.on_exit, t, "on_exit", 1, Ctx(self, case, t))
+            self._run_actions(case, old.on_exit, t, "on_exit", 1, None)
         case.previous = case.state
         self._enter(case, target, t)
 
@@ -383,6 +411,13 @@ class Engine:
     def _arm(self, case: Case, cr: CRule, t: int, ctx: Ctx, occurrence: int, after: int | None = None) -> None:
         """Arm timer rule ``cr``: its first occurrence, or (``after`` given) the one following it."""
         clock = self.clock
+        if cr.at_field is not None and case.scope_invoice:
+            inv = case.ledger.invoice
+            when = clock.send_time((inv.due if cr.at_field == "due" else inv.issued) + cr.at_delta)
+            case.timers.append([when if when > t else t, when, cr.order, cr, occurrence])
+            return
+        if ctx is None:
+            ctx = Ctx(self, case, t)
         if cr.kind == "at":
             value = cr.expr.evaluate(ctx)
             if value is None:
@@ -419,14 +454,15 @@ class Engine:
             fire_t, orig, order, cr, occurrence = case.timers.pop(0)
             gen = case.gen
             if cr.expires is not None and t > self._plus(orig, cr.expires):
-                self._trace(case, t, "expired", rule=cr.name, why=f"was due {self.clock.iso(orig)}, expires {cr.expires}")
+                if case.trace is not None:
+                    self._trace(case, t, "expired", rule=cr.name, why=f"was due {self.clock.iso(orig)}, expires {cr.expires}")
             else:
-                if orig < t:
+                if orig < t and case.trace is not None:
                     self._trace(case, t, "catch-up", rule=cr.name, why=f"was due {self.clock.iso(orig)}")
                 self._fire_rule(case, cr, t, None, occurrence)
             if case.gen == gen:
                 if cr.kind == "every":
-                    self._arm(case, cr, t, Ctx(self, case, t), occurrence + 1, after=orig)
+                    self._arm(case, cr, t, None, occurrence + 1, after=orig)
                     case.timers.sort(key=_timer_key)
                 if case.conds:
                     self._eval_conds(case, t)
@@ -453,13 +489,16 @@ class Engine:
     # ------------------------------------------------------------------ rules
     def _fire_rule(self, case: Case, cr: CRule, t: int, event: Event | None, occurrence: int | None = None) -> bool:
         """Run one rule if its guard holds; True when it moved the case to another state."""
-        ctx = Ctx(self, case, t, event)
-        if not cr.guard(ctx):
+        ctx = Ctx(self, case, t, event) if (cr.needs_ctx or event is not None or case.trace is not None) else None
+        if ctx is not None and not cr.guard(ctx):
             if case.trace is not None:
                 self._trace(case, t, "skipped", rule=cr.name, **self._why_not(cr, ctx))
             return False
-        n = case.fired.get(cr.order, 0) + 1
-        case.fired[cr.order] = n
+        fired = case.fired
+        if fired is None:
+            fired = case.fired = {}
+        n = fired.get(cr.order, 0) + 1
+        fired[cr.order] = n
         if case.trace is not None:
             self._trace(case, t, "fired", rule=cr.name, **self._explain(cr, ctx))
         if cr.actions:
@@ -481,8 +520,11 @@ class Engine:
             before = case.conds[i]
             case.conds[i] = value
             if value and not before:
-                n = case.fired.get(cr.order, 0) + 1
-                case.fired[cr.order] = n
+                fired = case.fired
+                if fired is None:
+                    fired = case.fired = {}
+                n = fired.get(cr.order, 0) + 1
+                fired[cr.order] = n
                 if case.trace is not None:
                     self._trace(case, t, "fired", rule=cr.name, **self._explain(cr, ctx))
                 if cr.actions:
@@ -516,6 +558,12 @@ class Engine:
             self._after_change(case, t)
             return
         self._trace(case, t, "event", event=typ, invoice=ev.invoice)
+        if led is None and ev.invoice is not None and typ in ("payment", "credit_note", "invoice_cancelled"):
+            # customer scope: an invoice that joins the case later (at its issue date) still gets its money
+            led = next((e[-1].fields["ledger"] for e in case.events
+                        if e[-1].type == "_join" and e[-1].invoice == ev.invoice), None)
+            if led is None:  # pragma: no cover - add_event only queues events of known invoices
+                return
         if typ == "payment" or typ == "credit_note":
             day = self.clock.date(t)
             if typ == "payment":
@@ -655,14 +703,17 @@ class Engine:
             return case.ledger.balance
         return sum((led.balance for led in case.ledgers.values()), ZERO)
 
-    def target_ledger(self, case: Case) -> Ledger | None:
-        """The invoice a money action applies to: the case's, or (customer scope) the focus or oldest open one."""
+    def target_ledger(self, case: Case, event: Event | None = None) -> Ledger | None:
+        """The invoice a money action applies to: the case's, or (customer scope) the invoice of the
+        event being handled, else the oldest open one (earliest due date, then id; docs/decisions.md)."""
         if case.scope_invoice:
             return case.ledger
-        if case.focus is not None and case.focus.balance > 0:
-            return case.focus
+        if event is not None and event.invoice is not None:
+            led = case.ledgers.get(event.invoice)
+            if led is not None and not led.closed:
+                return led
         open_ = [led for led in case.ledgers.values() if led.balance > 0 and not led.closed]
-        return min(open_, key=lambda led: (led.invoice.due, led.invoice.id)) if open_ else case.focus
+        return min(open_, key=lambda led: (led.invoice.due, led.invoice.id)) if open_ else None
 
     def _discount_applies(self, case: Case, led: Ledger, amount: Decimal, t: int) -> bool:
         """A payment on the offer's invoice, by its deadline (a local date, inclusive), covering balance − discount."""
@@ -683,18 +734,23 @@ class Engine:
 
     # ------------------------------------------------------------------ actions
     def _run_actions(self, case: Case, actions: tuple[ir.Action, ...], t: int, rule: str, occurrence: int,
-                     ctx: Ctx, cr: CRule | None = None) -> None:
+                     ctx: Ctx | None, cr: CRule | None = None) -> None:
+        """Build, record and emit ``actions``; ``ctx`` is built here only if an action reads variables."""
         if case.held:
             return
         state = self.cp.states[case.state].name
+        event = ctx.event if ctx is not None else None
+        ctx_actions = self.cp.ctx_actions
         for i, action in enumerate(actions):
+            if ctx is None and (self.explain or id(action) in ctx_actions):
+                ctx = Ctx(self, case, t)
             rec = build_action(self, case, action, ctx, t)
             if rec is None:
                 continue
             if case.scope_invoice:
                 inv = case.ledger.invoice.id
-            elif ctx.event is not None:
-                inv = ctx.event.invoice
+            elif event is not None:
+                inv = event.invoice
             else:
                 inv = rec.get("invoice")
             key = f"{self.cp.key}/{case.id}/{state}#{case.entry_no}/{rule}/{occurrence}/{i}"

@@ -25,6 +25,7 @@ import re
 import sys
 from decimal import Decimal
 from functools import lru_cache
+from types import MappingProxyType
 from itertools import chain
 from typing import Any, Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo, available_timezones
@@ -175,6 +176,10 @@ def parse_instant(text: str, tz: ZoneInfo) -> _dt.datetime:
         raise ValueError(f"'{text}' is out of the supported range of dates") from None
 
 
+_DATES: dict[str, _dt.date] = {}
+_NO_ATTRS: Any = MappingProxyType({})  # shared by every invoice without extra attributes (read-only)
+
+
 def parse_date(text: Any) -> _dt.date:
     """A date from ``YYYY-MM-DD`` text; ValueError otherwise."""
     if not isinstance(text, str):
@@ -182,10 +187,16 @@ def parse_date(text: Any) -> _dt.date:
     t = text.strip()
     if not _DATE_RE.fullmatch(t):
         raise ValueError(f"'{text}' is not a date in the form YYYY-MM-DD")
+    day = _DATES.get(t)
+    if day is not None:
+        return day
     try:
-        return _dt.date.fromisoformat(t)
+        day = _dt.date.fromisoformat(t)
     except ValueError:
         raise ValueError(f"'{text}' is not a valid date") from None
+    if len(_DATES) < 100_000:
+        _DATES[t] = day  # a portfolio has many records but few distinct dates: share the objects
+    return day
 
 
 def _json_type(value: Any) -> str:
@@ -357,7 +368,7 @@ class _InvoiceRules:
         due = _date_field(rec, "due", prefix + "due")
         if due < issued:
             raise _Reject(f"due date {due} is before the issue date {issued}", prefix + "due")
-        attrs = {k: _exact(v) for k, v in rec.items() if k not in _INVOICE_KNOWN}
+        attrs = {k: _exact(v) for k, v in rec.items() if k not in _INVOICE_KNOWN} or _NO_ATTRS
         return Invoice(id_, customer, amount, currency, issued, due, attrs)
 
 
