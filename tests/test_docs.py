@@ -43,3 +43,12 @@ def test_every_expression_in_the_docs_has_its_type(path, line, row):
 
 def test_the_docs_have_examples():
     assert len(POLICIES) >= 4 and len(EXPRESSIONS) >= 10
+
+
+PYTHON = list(blocks("python"))
+
+
+@pytest.mark.parametrize("path, line, code", PYTHON, ids=[f"{p.name}:{l}" for p, l, _ in PYTHON])
+def test_every_python_example_in_the_docs_runs(path, line, code, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    exec(compile(code, f"{path.name}:{line}", "exec"), {})
