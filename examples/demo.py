@@ -31,6 +31,7 @@ def main() -> int:
     paths = sorted(p for folder in ("policies", "examples") for p in (ROOT / folder).rglob("*")
                    if p.suffix in (".yaml", ".yml", ".dunning") and not p.name.endswith(".test.yaml"))
     failed = 0
+    loaded: dict[str, list] = {}
     for path in paths:
         try:
             policy = load_policy(path)
@@ -38,10 +39,14 @@ def main() -> int:
             failed += 1
             print(e.render(), file=sys.stderr)
             continue
-        print(f"== {path.relative_to(ROOT)}")
-        print(summarize(policy))
+        loaded.setdefault(policy.key, []).append((path, policy))
+    for key, forms in loaded.items():
+        names = " and ".join(str(p.relative_to(ROOT)) for p, _ in forms)
+        same = all(pol == forms[0][1] for _, pol in forms)
+        print(f"== {names}" + ("  (same policy in both forms)" if len(forms) > 1 and same else ""))
+        print(summarize(forms[0][1]))
         print()
-    print(f"{len(paths) - failed} of {len(paths)} policies valid\n")
+    print(f"{len(paths) - failed} of {len(paths)} policy files valid\n")
 
     print("== Run: policies/b2b_friendly_cl.yaml over examples/b2b_chile (until 2026-07-31)")
     result = simulate(ROOT / "policies" / "b2b_friendly_cl.yaml", invoices=EXAMPLE / "invoices.csv",
