@@ -116,7 +116,9 @@ class Engine:
         self._instant: int | None = None
         self._out: list[tuple[str, int, dict]] = []
         self._deferred: list[tuple[int, int, str, dict]] = []  # (instant, emission seq, case id, record)
-        self.contact = None  # contact rules (windows, limits, compliance): see contact.py
+        from .contact import build_contact
+
+        self.contact = build_contact(self)  # contact rules (windows, limits, packs), None without: see contact.py
         self._emitted = 0
         self._seq = 0
         self._chain = 0
@@ -784,6 +786,8 @@ class Engine:
         self._emitted += 1
         if self.contact is not None:
             when = self.contact.place(self, case, action, out, t)
+            if when is None:  # no contact window ever opens: not sent (engine.warnings says so)
+                return
             if when != t:
                 out["at"] = self.clock.iso(when)
                 out["deferred_from"] = self.clock.iso(t)

@@ -4,23 +4,34 @@ The identity that always holds (and that the tests check)::
 
     amount + fees + interest == paid + credits + discounts + written_off + cancelled + balance
 
-``balance`` may go below zero: an overpayment is a credit in the customer's
-favour, kept on the ledger rather than lost.
+``balance`` (``principal + fees_unpaid + interest_unpaid``) may go below zero:
+an overpayment is a credit in the customer's favour, kept on the ledger rather
+than lost. A credit is held as negative principal; it is never left standing
+next to unpaid fees or interest: whatever brings principal below zero (a
+credit note, a discount, an overpayment) first settles unpaid interest and
+fees in allocation order, and a fee or interest charged while the customer
+has a credit is paid from it (see ``_net``).
+
+Interest accrues day by day on the base at the end of each local day (see
+``accrual``): the ledger keeps the base after every change since the last
+interest posting, so a partial payment between two postings is honoured.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from decimal import Decimal
 
-__all__ = ["Ledger"]
+__all__ = ["Ledger", "DEFAULT_ALLOCATION"]
 
 ZERO = Decimal(0)
+DEFAULT_ALLOCATION = ("interest", "fees", "principal")
 
 
 class Ledger:
     __slots__ = (
         "invoice", "currency", "amount", "principal", "fees", "fees_unpaid", "interest", "interest_unpaid",
-        "paid", "credits", "discounts", "written_off", "cancelled", "interest_from", "closed",
+        "paid", "credits", "discounts", "written_off", "cancelled", "interest_from", "closed", "history",
     )
 
     def __init__(self, invoice, currency: str, amount: Decimal) -> None:
@@ -39,15 +50,24 @@ class Ledger:
         self.cancelled = ZERO
         self.interest_from = None      # date of the last interest posting (None: due date)
         self.closed = False            # cancelled: no longer part of the case
+        # (local date, principal, balance) after the changes of that day, since the last interest posting
+        self.history: list[tuple[_dt.date, Decimal, Decimal]] = []
 
     @property
     def balance(self) -> Decimal:
         return self.principal + self.fees_unpaid + self.interest_unpaid
 
-    def pay(self, amount: Decimal, allocation: tuple[str, ...]) -> None:
-        """Allocate a payment in ``allocation`` order; what is left reduces principal (possibly below zero)."""
+    # ------------------------------------------------------------------ changes
+    def pay(self, amount: Decimal, allocation: tuple[str, ...] = DEFAULT_ALLOCATION,
+            day: _dt.date | None = None) -> dict[str, Decimal]:
+        """Allocate a payment in ``allocation`` order; what is left reduces principal (possibly below zero).
+
+        Returns how the payment was split: ``{"interest": .., "fees": .., "principal": .., "credit": ..}``
+        (``credit``: the overpayment kept in the customer's favour).
+        """
         self.paid += amount
         rest = amount
+        split = {"interest": ZERO, "fees": ZERO, "principal": ZERO, "credit": ZERO}
         for part in allocation:
             if rest <= 0:
                 break
@@ -60,28 +80,50 @@ class Ledger:
             else:
                 take = min(rest, max(self.principal, ZERO))
                 self.principal -= take
+            split[part] += take
             rest -= take
         if rest > 0:
             self.principal -= rest  # overpayment: a credit on the case
+            split["credit"] = rest
+            self._net(allocation)
+        self._note(day)
+        return split
 
-    def credit(self, amount: Decimal) -> None:
-        """A credit note reduces principal."""
+    def credit(self, amount: Decimal, allocation: tuple[str, ...] = DEFAULT_ALLOCATION,
+               day: _dt.date | None = None) -> None:
+        """A credit note reduces principal (beyond it: unpaid interest and fees, then a credit)."""
         self.credits += amount
         self.principal -= amount
+        self._net(allocation)
+        self._note(day)
 
-    def discount(self, amount: Decimal) -> None:
+    def discount(self, amount: Decimal, allocation: tuple[str, ...] = DEFAULT_ALLOCATION,
+                 day: _dt.date | None = None) -> None:
+        """An applied discount reduces principal, like a credit note."""
         self.discounts += amount
         self.principal -= amount
+        self._net(allocation)
+        self._note(day)
 
-    def charge_fee(self, amount: Decimal) -> None:
+    def charge_fee(self, amount: Decimal, allocation: tuple[str, ...] = DEFAULT_ALLOCATION,
+                   day: _dt.date | None = None) -> None:
         self.fees += amount
         self.fees_unpaid += amount
+        self._net(allocation)
+        self._note(day)
 
-    def charge_interest(self, amount: Decimal) -> None:
+    def charge_interest(self, amount: Decimal, allocation: tuple[str, ...] = DEFAULT_ALLOCATION,
+                        day: _dt.date | None = None) -> None:
         self.interest += amount
         self.interest_unpaid += amount
+        self._net(allocation)
+        self._note(day)
 
-    def write_off(self) -> Decimal:
+    def owed(self) -> dict[str, Decimal]:
+        """What is still owed, by part (principal may be negative: a credit)."""
+        return {"principal": self.principal, "fees": self.fees_unpaid, "interest": self.interest_unpaid}
+
+    def write_off(self, day: _dt.date | None = None) -> Decimal:
         """Set the balance to zero; return the amount written off (0 when nothing is owed)."""
         amount = self.balance
         if amount <= 0:
@@ -90,9 +132,10 @@ class Ledger:
         self.principal = ZERO
         self.fees_unpaid = ZERO
         self.interest_unpaid = ZERO
+        self._note(day)
         return amount
 
-    def cancel(self) -> Decimal:
+    def cancel(self, day: _dt.date | None = None) -> Decimal:
         """Cancel the invoice: what is still owed is removed and recorded as cancelled."""
         amount = max(self.balance, ZERO)
         if amount:
@@ -100,8 +143,76 @@ class Ledger:
             self.principal = ZERO
             self.fees_unpaid = ZERO
             self.interest_unpaid = ZERO
+            self._note(day)
         return amount
 
+    def _net(self, allocation: tuple[str, ...]) -> None:
+        """Apply a credit (negative principal) to unpaid interest and fees, in allocation order.
+
+        The balance does not change; only its split does, so a customer never shows
+        a credit and an unpaid fee at the same time.
+        """
+        if self.principal >= 0 or (self.fees_unpaid <= 0 and self.interest_unpaid <= 0):
+            return
+        for part in allocation:
+            credit = -self.principal
+            if credit <= 0:
+                break
+            if part == "interest":
+                take = min(credit, self.interest_unpaid)
+                self.interest_unpaid -= take
+            elif part == "fees":
+                take = min(credit, self.fees_unpaid)
+                self.fees_unpaid -= take
+            else:
+                continue
+            self.principal += take
+
+    # ------------------------------------------------------------------ interest
+    def _note(self, day: _dt.date | None) -> None:
+        """Remember the base after a change on ``day`` (the last change of a day wins)."""
+        if day is None:
+            return
+        entry = (day, max(self.principal, ZERO), max(self.balance, ZERO))
+        hist = self.history
+        if hist and hist[-1][0] >= day:  # the engine applies changes in time order: same day
+            hist[-1] = entry
+        else:
+            hist.append(entry)
+
+    def accrual(self, on: str, to: _dt.date) -> list[tuple[_dt.date, _dt.date, int, Decimal]]:
+        """Periods since the last posting (first: since due) up to ``to``, each with a constant base.
+
+        Each period is ``(from, to, days, base)``; a day is charged on the base at the end
+        of that local day, so a payment made on a day stops interest on what it paid from
+        that day on. ``on`` is ``principal`` or ``balance``. Bases below zero count as zero.
+        """
+        start = self.interest_from or self.invoice.due
+        if to <= start:
+            return []
+        idx = 1 if on == "principal" else 2
+        base = self.amount  # before any change, principal and balance are the invoice amount
+        periods: list[tuple[_dt.date, _dt.date, int, Decimal]] = []
+        frm = start
+        for entry in self.history:
+            day, value = entry[0], entry[idx]
+            if day <= start:
+                base = value
+                continue
+            if day >= to:
+                break
+            if value != base:
+                periods.append((frm, day, (day - frm).days, base))
+                frm, base = day, value
+        periods.append((frm, to, (to - frm).days, base))
+        return periods
+
+    def posted(self, day: _dt.date) -> None:
+        """Interest was posted up to ``day``: the next accrual starts there."""
+        self.interest_from = day
+        self.history = [(day, max(self.principal, ZERO), max(self.balance, ZERO))]
+
+    # ------------------------------------------------------------------ checks
     def balanced(self) -> bool:
         """The ledger identity (see the module docstring)."""
         return (self.amount + self.fees + self.interest
