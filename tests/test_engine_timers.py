@@ -177,3 +177,20 @@ def test_pending_at_timer_follows_a_new_promise_date():
     ]
     r = run(text, INV, events, until="2026-03-01")
     assert [a["at"][:10] for a in r.actions] == ["2026-02-21"]
+
+
+def test_every_month_counts_from_the_first_occurrence_without_drift():
+    text = """
+    policy: t
+    currency: USD
+    states:
+      s:
+        initial: true
+        rules:
+          - every: 1 month
+            starting: 2026-01-31
+            max: 4
+            do: [{remind: {template: monthly}}]
+    """
+    r = run(text, INV, until="2026-12-31")
+    assert [a["at"][:10] for a in r.actions] == ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30"]

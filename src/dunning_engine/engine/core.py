@@ -77,10 +77,10 @@ class Case:
         self.failed: str | None = None
         self.next_wake: int | None = None
         self.reminders = 0
-        self.promise: tuple[_dt.date, Decimal] | None = None
+        self.promise: tuple[_dt.date, Decimal, bool] | None = None  # (date, amount, broken)
         self.promise_paid = ZERO
         self.promise_check = NEVER
-        self.offer: tuple[Decimal, _dt.date] | None = None   # discount offer: (amount, until)
+        self.offer: tuple | None = None   # discount offer: (amount, until, invoice)
         self.plan = None
         self.plan_offer: list | None = None
         self.trace: list[dict] | None = None
@@ -410,13 +410,15 @@ class Engine:
         self._enter(case, target, t)
 
     # ------------------------------------------------------------------ timers
-    def _arm(self, case: Case, cr: CRule, t: int, ctx: Ctx, occurrence: int, after: int | None = None) -> None:
-        """Arm timer rule ``cr``: its first occurrence, or (``after`` given) the one following it."""
+    def _arm(self, case: Case, cr: CRule, t: int, ctx: Ctx | None, occurrence: int, base: int | None = None) -> None:
+        """Arm timer rule ``cr``: its first occurrence or, for ``every`` with ``base`` (the first
+        occurrence's instant), occurrence number ``occurrence``, counted from the first so that
+        calendar durations do not drift (every 1 month from Jan 31: Feb 28, Mar 31, Apr 30)."""
         clock = self.clock
         if cr.at_field is not None and case.scope_invoice:
             inv = case.ledger.invoice
             when = clock.send_time((inv.due if cr.at_field == "due" else inv.issued) + cr.at_delta)
-            case.timers.append([when if when > t else t, when, cr.order, cr, occurrence])
+            case.timers.append([when if when > t else t, when, cr.order, cr, occurrence, when])
             return
         if ctx is None:
             ctx = Ctx(self, case, t)
@@ -431,8 +433,8 @@ class Engine:
         else:
             if cr.max is not None and occurrence > cr.max:
                 return
-            if after is not None:
-                when = self._plus(after, cr.duration)
+            if base is not None:
+                when = self._plus(base, cr.duration * (occurrence - 1))
             elif cr.starting is not None:
                 value = cr.starting.evaluate(ctx)
                 if value is None:
@@ -440,7 +442,7 @@ class Engine:
                 when = clock.instant(value)
             else:
                 when = self._plus(case.entered, cr.duration)
-        case.timers.append([max(when, t), when, cr.order, cr, occurrence])
+        case.timers.append([max(when, t), when, cr.order, cr, occurrence, when if base is None else base])
 
     def _plus(self, t: int, d: Duration) -> int:
         days = d.fixed_days
@@ -453,7 +455,7 @@ class Engine:
 
     def _fire_timers(self, case: Case, t: int) -> None:
         while case.timers and case.timers[0][0] <= t and not case.held and not case.closed:
-            fire_t, orig, order, cr, occurrence = case.timers.pop(0)
+            fire_t, orig, order, cr, occurrence, base = case.timers.pop(0)
             gen = case.gen
             if cr.expires is not None and t > self._plus(orig, cr.expires):
                 if case.trace is not None:
@@ -464,7 +466,7 @@ class Engine:
                 self._fire_rule(case, cr, t, None, occurrence)
             if case.gen == gen:
                 if cr.kind == "every":
-                    self._arm(case, cr, t, None, occurrence + 1, after=orig)
+                    self._arm(case, cr, t, None, occurrence + 1, base=base)
                     case.timers.sort(key=_timer_key)
                 if case.conds:
                     self._eval_conds(case, t)
@@ -769,6 +771,9 @@ class Engine:
                 "amount": rec.get("amount"),
                 "currency": case.currency,
             }
+            capped = rec["params"].get("capped_from") if isinstance(rec.get("params"), dict) else None
+            if capped is not None:
+                out["capped_from"] = capped  # SPEC §1: a capped amount carries capped_from
             if self.explain:
                 out["explain"] = self._explain(cr, ctx) if cr is not None else {"trigger": rule.replace("_", " ")}
             self._emit(case, action, out, t)
