@@ -7,6 +7,7 @@ from typing import Callable
 from ..errors import PolicyError, RecordError
 from ..policy.load import load_policy
 from .core import Engine
+from .rates import install_rates
 
 __all__ = ["run_files", "simulate", "Result"]
 
@@ -48,6 +49,7 @@ def simulate(policy, *, invoices, customers=(), events=(), until, since=None, ex
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     engine = Engine(policy, explain=explain)
+    install_rates(engine, policy)  # rates: tables (files relative to the policy file)
     tz = engine.clock.tz
 
     def instant(value):
@@ -87,6 +89,7 @@ def run_files(policy_path: str, *, invoices: str, customers: str | None = None, 
 
     policy = load_policy(policy_path)
     engine = Engine(policy, explain=explain)
+    install_rates(engine, policy)  # rates: tables (files relative to the policy file)
     tz = engine.clock.tz
     try:
         until_t = parse_instant(until, tz)
