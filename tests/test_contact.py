@@ -306,3 +306,38 @@ def test_the_dsl_form_has_the_same_contact_rules(tmp_path):
     (tmp_path / "p.yaml").write_text(to_yaml(p))
     r2 = simulate(load_policy(tmp_path / "p.yaml"), invoices=[inv()], until="2026-06-01")
     assert r2.actions == r.actions
+
+
+def test_a_deferred_contact_is_not_sent_once_the_case_is_paid():
+    from conftest import run as run_policy
+
+    text = """
+    policy: t
+    currency: USD
+    timezone: America/Santiago
+    states:
+      open:
+        initial: true
+        rules:
+          - name: nudge
+            at: due + 1 day
+            do: [{remind: {template: nudge}}]
+      paid: {final: true}
+    any_state:
+      - on: payment
+        when: balance <= 0
+        goto: paid
+    contact:
+      windows: {mon-fri: "08:00-20:00"}
+    """
+    inv = [{"id": "A1", "customer": "C1", "amount": "100", "issued": "2026-01-01", "due": "2026-01-30"}]
+    # due + 1 day = Saturday 31 Jan: deferred to Monday 2 Feb 08:00
+    r = run_policy(text, inv, until="2026-02-10")
+    assert [(a["at"], a["deferred_from"]) for a in r.actions] == [("2026-02-02T08:00:00-03:00", "2026-01-31T09:00:00-03:00")]
+    # paid on Sunday: the deferred reminder is dropped, and explain says so
+    pay = [{"type": "payment", "at": "2026-02-01T12:00:00", "invoice": "A1", "amount": "100"}]
+    r = run_policy(text, inv, pay, until="2026-02-10", explain=True)
+    assert r.actions == []
+    from dunning_engine.engine.explain import case_timeline
+    dropped = [e for e in case_timeline(r.engine, "A1") if e["what"] == "dropped"]
+    assert len(dropped) == 1 and "final state" in dropped[0]["why"]

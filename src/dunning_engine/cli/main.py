@@ -63,16 +63,20 @@ def cli() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="How to print errors: text for people, json (one object per line) for machines.")
 @click.option("--summary", is_flag=True, help="Also print a summary of each valid policy.")
-def validate(files: tuple[str, ...], fmt: str, summary: bool) -> None:
+@click.option("--strict", is_flag=True, help="Exit 1 when there are warnings (e.g. a policy its compliance packs will override).")
+def validate(files: tuple[str, ...], fmt: str, summary: bool, strict: bool) -> None:
     """Parse and type-check policies (YAML .yaml/.yml or DSL .dunning).
 
     Exit 0 when every file is valid, 1 otherwise; each error is printed as
-    file:line:col, the source line with a caret, and a help line.
+    file:line:col, the source line with a caret, and a help line. Warnings
+    (contact rules and compliance packs the policy cannot keep, see
+    docs/compliance.md) are printed too; they fail the run only with --strict.
     """
     from ..errors import PolicyError
     from ..policy.load import load_policy
 
     failed = 0
+    warnings = 0
     for path in files:
         try:
             policy = load_policy(path) if path.lower().endswith((".yaml", ".yml", ".dunning")) else None
@@ -101,6 +105,16 @@ def validate(files: tuple[str, ...], fmt: str, summary: bool) -> None:
                 from ..policy.describe import summarize
 
                 click.echo(summarize(policy))
+        from ..compliance.check import compliance_warnings
+
+        warned = compliance_warnings(policy)
+        if warned:
+            emit_errors(warned, fmt)
+            warnings += len(warned)
+    if strict and warnings and not failed:
+        if fmt == "text":
+            click.echo(f"{warnings} warning(s) (--strict)", err=True)
+        sys.exit(1)
     if failed:
         if fmt == "text":
             click.echo(f"{failed} of {len(files)} policy file(s) invalid", err=True)
@@ -191,6 +205,7 @@ def _register_tools() -> None:
         command = getattr(tools, name, None)
         if command is not None:
             cli.add_command(command)
+    __import__(f"{__package__}.testing", fromlist=["register"]).register(cli)  # test, check, lint (issue 7)
 
 
 _register_tools()

@@ -425,21 +425,15 @@ class ContactRules:
         times = self.conversations.setdefault(case_id, [])
         times.insert(bisect_right(times, t), t)
 
-    def watch(self, push):
-        """Wrap ``Engine._push_event`` so that conversations are recorded as events are queued.
+    def queued(self, case, t: int, event) -> None:
+        """Called by the engine for every event it queues: record conversations the quiet rules watch.
 
         Events are queued with their instant, and queuing never goes back before the engine's clock,
         so a conversation is known before any contact that could fall in its quiet period is placed
         (as long as events are added before the clock passes them, which the engine enforces).
         """
-        outcomes = self.outcomes
-
-        def push_event(case, t, event):
-            if event.type == "contact_outcome" and event.fields.get("outcome") in outcomes:
-                self.conversation(case.id, t)
-            return push(case, t, event)
-
-        return push_event
+        if event.type == "contact_outcome" and event.fields.get("outcome") in self.outcomes:
+            self.conversation(case.id, t)
 
 
 def build_contact(engine: Any) -> ContactRules | None:
@@ -451,6 +445,4 @@ def build_contact(engine: Any) -> ContactRules | None:
     rules = ContactRules(policy, cp.calendar, engine.clock.tz)
     if not rules.active:
         return None
-    if rules.outcomes:
-        engine._push_event = rules.watch(engine._push_event)
     return rules

@@ -242,6 +242,8 @@ class Engine:
 
     def _push_event(self, case: Case, t: int, event: Event) -> None:
         self._seq += 1
+        if self.contact is not None and event.type == "contact_outcome":
+            self.contact.queued(case, t, event)
         if case.events is None:
             case.events = []
         heappush(case.events, (t, event.seq, self._seq, event))
@@ -281,7 +283,8 @@ class Engine:
                 # Actions deferred to this instant (contact windows and limits) join its output.
                 while deferred and deferred[0][0] == t:
                     _, seq, case_id, rec = heappop(deferred)
-                    self._out.append((case_id, seq, rec))
+                    if self._still_wanted(self.cases[case_id], rec, t):
+                        self._out.append((case_id, seq, rec))
                 continue
             # Wake every case due at t, in creation order. Waking one case never schedules another
             # case at t (cases are independent), but may re-add itself: loop until the bucket is empty.
@@ -779,6 +782,18 @@ class Engine:
             self._emit(case, action, out, t)
             if case.trace is not None:
                 self._trace(case, t, "action", type=action.kind, key=key, params=out["params"], amount=out["amount"])
+
+    def _still_wanted(self, case: Case, rec: dict, t: int) -> bool:
+        """A deferred contact goes out at its slot only if its case is still being collected:
+        not settled into a final state, closed, failed or on hold by then."""
+        final = case.state >= 0 and self.cp.states[case.state].final
+        if not (final or case.closed or case.failed or case.held):
+            return True
+        if case.trace is not None:
+            why = "final state" if final else "closed" if case.closed else "failed" if case.failed else "on hold"
+            self._trace(case, t, "dropped", type=rec["type"], key=rec["key"],
+                        why=f"deferred from {rec.get('deferred_from')}; the case is {why} by now")
+        return False
 
     def _emit(self, case: Case, action: ir.Action, out: dict, t: int) -> None:
         """Queue an action record for output at ``t``, or later when the contact rules defer it.

@@ -60,6 +60,8 @@ def render_timeline(entries: list[dict]) -> str:
             amount = f" {e['amount']}" if e.get("amount") is not None else ""
             params = ", ".join(f"{k}={v}" for k, v in (e.get("params") or {}).items() if k != "schedule")
             text = f"  -> {e['type']}{amount} {params}  key {e['key']}"
+        elif what == "dropped":
+            text = f"  -> {e['type']} not sent: {e['why']}  key {e['key']}"
         elif what in ("expired", "not armed", "ignored", "catch-up"):
             text = f"rule {e.get('rule', '')} {what}: {e.get('why', '')}".replace("rule  ", "")
         else:
