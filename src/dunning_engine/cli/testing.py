@@ -1,0 +1,191 @@
+"""Commands for testing policies: ``dunning test``, ``dunning check``, ``dunning lint`` (issue 7).
+
+Heavy modules are imported inside the commands so that ``dunning --help``
+stays fast. Exit status: 0 success, 1 a failure (a failing case, a violated
+invariant, an error-level finding, a file that cannot be read), 2 wrong usage.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+__all__ = ["test", "check", "lint", "COMMANDS"]
+
+
+def _color(stream=None) -> bool:
+    stream = stream or sys.stdout
+    if os.environ.get("NO_COLOR"):
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True,
+              help="text for people; json (one document) or junit (JUnit XML) on stdout for CI systems.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False),
+              help="Also write a JUnit XML report to this file.")
+@click.option("--coverage", is_flag=True,
+              help="Report which states, rules and actions of each policy the cases exercised, and which never.")
+@click.option("-k", "--match", "match", metavar="TEXT", help="Only run cases whose name contains TEXT.")
+@click.option("-q", "--quiet", is_flag=True, help="Text format: list only failing cases.")
+def test(paths: tuple[str, ...], fmt: str, junit_path: str | None, coverage: bool, match: str | None,
+         quiet: bool) -> None:
+    """Run scenario files (*.test.yaml), found recursively under each PATH.
+
+    One result per case. A failing case prints every difference: a
+    side-by-side diff of the expected and actual timelines, wrong states and
+    balances, broken invariants. Exit 1 when a case fails, a file has errors,
+    or no case was found.
+    """
+    from ..testing.coverage import Coverage
+    from ..testing.report import render_json, render_junit, render_text, summary
+    from ..testing.scenarios import run_scenarios
+
+    results = []
+    for r in run_scenarios(paths, match=match):
+        results.append(r)
+        if fmt == "text" and not quiet:
+            mark = "ok   " if r.passed else ("ERROR" if r.status == "error" else "FAIL ")
+            click.echo(f"{mark} {r.file}" + (f"::{r.name}" if r.status != "error" else ""))
+    cov = Coverage().extend(results) if coverage else None
+    if fmt == "json":
+        click.echo(render_json(results, cov.report() if cov else None))
+    elif fmt == "junit":
+        click.echo(render_junit(results), nl=False)
+    else:
+        click.echo(render_text(results, list_cases="failed" if quiet else "none"))
+        if cov is not None:
+            click.echo("")
+            click.echo(cov.render())
+    if junit_path:
+        _write(junit_path, render_junit(results))
+    s = summary(results)
+    if not s["ok"]:
+        if fmt != "text" and s["cases"] == 0 and not s["errors"]:
+            click.echo("no scenario case found (scenario files are named *.test.yaml)", err=True)
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("policy", type=click.Path(exists=True, dir_okay=False))
+@click.option("--examples", "-n", default=200, show_default=True, type=click.IntRange(1, 100_000),
+              help="How many random portfolios to try.")
+@click.option("--seed", default="0", show_default=True,
+              help="Random seed, for reproducible runs; 'random' for a new one each run.")
+@click.option("--max-invoices", default=3, show_default=True, type=click.IntRange(1, 50),
+              help="Most invoices in one portfolio.")
+@click.option("--max-events", default=6, show_default=True, type=click.IntRange(0, 200),
+              help="Most events in one portfolio.")
+@click.option("--days", default=400, show_default=True, type=click.IntRange(1, 5000),
+              help="Horizon of each run, in days from 2026-01-01.")
+@click.option("--out", "out", type=click.Path(dir_okay=False),
+              help="Write the minimal failing scenario to this file (its policy path relative to it).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def check(policy: str, examples: int, seed: str, max_invoices: int, max_events: int, days: int, out: str | None,
+          fmt: str) -> None:
+    """Fuzz POLICY with random portfolios and event streams, checking invariants.
+
+    Built-in invariants: ledger_balanced, fees_not_negative,
+    interest_not_negative, no_action_after_final, no_engine_errors,
+    unique_keys, deterministic; plus the policy's own 'invariants:', checked
+    after every step (every instant at which the engine processes a case).
+    The first counterexample is shrunk and printed as a ready-to-paste
+    scenario file. Exit 1 when an invariant fails.
+    """
+    from ..policy.load import load_policy
+    from ..testing.fuzz import check_policy
+
+    if seed == "random":
+        seed_value = None
+    else:
+        try:
+            seed_value = int(seed)
+        except ValueError:
+            raise click.BadParameter("a whole number, or 'random'", param_hint="--seed") from None
+    loaded = load_policy(policy)  # a PolicyError is printed by the group, exit 1
+    scenario_dir = os.path.dirname(os.path.abspath(out)) if out else None
+    result = check_policy(loaded, examples=examples, seed=seed_value, max_invoices=max_invoices,
+                          max_events=max_events, days=days, policy_path=policy, scenario_dir=scenario_dir)
+    if out and result.scenario:
+        _write(out, result.scenario)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(result.render(), nl=not (result.scenario or "").endswith("\n") or result.ok)
+        if out and result.scenario:
+            click.echo(f"(written to {out})", err=True)
+    if not result.ok:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("policies", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text (file:line:col, source line, help) or json (a list of findings).")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option("--ignore", "ignore", multiple=True, metavar="CODE",
+              help="Leave out findings with this code or name (e.g. DL003 or shadowed-rule); repeatable.")
+def lint(policies: tuple[str, ...], fmt: str, strict: bool, ignore: tuple[str, ...]) -> None:
+    """Find likely mistakes in policies.
+
+    \b
+    DL001 unreachable-state    (warning)
+    DL002 dead-end-state       (warning)
+    DL003 shadowed-rule        (warning)
+    DL004 late-timer           (warning)
+    DL005 condition-loop       (error)
+    DL006 fee-before-reminder  (warning)
+    DL007 unused-segment       (warning)
+
+    Exit 1 when a finding is an error (with --strict: any finding) or a
+    policy does not load.
+    """
+    from ..errors import PolicyError
+    from ..policy.lint import lint_policy
+    from ..policy.load import load_policy
+
+    findings = []
+    failed = False
+    for path in policies:
+        try:
+            policy = load_policy(path)
+        except PolicyError as e:
+            failed = True
+            for err in e.errors:
+                click.echo(err.render(color=_color(sys.stderr)), err=True)
+            continue
+        findings.extend(lint_policy(policy, ignore=ignore))
+    errors = sum(1 for f in findings if f.severity == "error")
+    warnings = len(findings) - errors
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
+    else:
+        color = _color()
+        for f in findings:
+            click.echo(f.render(color=color))
+        if findings:
+            click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
+    if failed or errors or (strict and warnings):
+        sys.exit(1)
+
+
+COMMANDS = (test, check, lint)
+
+
+def register(group: click.Group) -> None:
+    """Add ``test``, ``check`` and ``lint`` to the ``dunning`` command group."""
+    for command in COMMANDS:
+        group.add_command(command)
