@@ -130,12 +130,23 @@ def _instant_option(text: str, tz):
         raise click.BadParameter(str(e)) from None
 
 
+def _portfolio_options(command):
+    """The inputs of a run, shared by ``run`` and ``explain``."""
+    options = [
+        click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False),
+                     help="The policy (.yaml or .dunning)."),
+        click.option("--invoices", required=True, type=click.Path(dir_okay=False), help="Invoices, CSV with a header or JSONL."),
+        click.option("--customers", type=click.Path(dir_okay=False), help="Customers, CSV or JSONL."),
+        click.option("--events", type=click.Path(dir_okay=False), help="Events, JSONL."),
+        click.option("--until", required=True, help="Run up to and including this instant (a date means 00:00 local)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
-@click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False), help="The policy (.yaml or .dunning).")
-@click.option("--invoices", required=True, type=click.Path(dir_okay=False), help="Invoices, CSV with a header or JSONL.")
-@click.option("--customers", type=click.Path(dir_okay=False), help="Customers, CSV or JSONL.")
-@click.option("--events", type=click.Path(dir_okay=False), help="Events, JSONL.")
-@click.option("--until", required=True, help="Run up to and including this instant (a date means 00:00 local).")
+@_portfolio_options
 @click.option("--since", help="Actions before this instant advance state silently.")
 @click.option("--out", default="-", type=click.Path(dir_okay=False, allow_dash=True), help="Where to write actions (JSONL); default stdout.")
 @click.option("--states", "states_path", type=click.Path(dir_okay=False), help="Write the final state of every case (JSONL).")
@@ -158,11 +169,7 @@ def run(policy_path, invoices, customers, events, until, since, out, states_path
 
 
 @cli.command()
-@click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False), help="The policy (.yaml or .dunning).")
-@click.option("--invoices", required=True, type=click.Path(dir_okay=False), help="Invoices, CSV or JSONL.")
-@click.option("--customers", type=click.Path(dir_okay=False), help="Customers, CSV or JSONL.")
-@click.option("--events", type=click.Path(dir_okay=False), help="Events, JSONL.")
-@click.option("--until", required=True, help="Run up to and including this instant.")
+@_portfolio_options
 @click.option("--case", "case_id", required=True, help="The case to explain (invoice id, or customer id in customer scope).")
 @click.option("--key", help="Explain only the action with this key.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)

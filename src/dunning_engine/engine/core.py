@@ -501,11 +501,7 @@ class Engine:
             if case.trace is not None:
                 self._trace(case, t, "skipped", rule=cr.name, **self._why_not(cr, ctx))
             return False
-        fired = case.fired
-        if fired is None:
-            fired = case.fired = {}
-        n = fired.get(cr.order, 0) + 1
-        fired[cr.order] = n
+        n = _count_firing(case, cr)
         if case.trace is not None:
             self._trace(case, t, "fired", rule=cr.name, **self._explain(cr, ctx))
         if cr.actions:
@@ -527,11 +523,7 @@ class Engine:
             before = case.conds[i]
             case.conds[i] = value
             if value and not before:
-                fired = case.fired
-                if fired is None:
-                    fired = case.fired = {}
-                n = fired.get(cr.order, 0) + 1
-                fired[cr.order] = n
+                n = _count_firing(case, cr)
                 if case.trace is not None:
                     self._trace(case, t, "fired", rule=cr.name, **self._explain(cr, ctx))
                 if cr.actions:
@@ -878,6 +870,16 @@ class Engine:
                 rec["error"] = case.failed
             out.append(rec)
         return out
+
+
+def _count_firing(case: Case, cr: CRule) -> int:
+    """Count one more firing of ``cr`` in the current state entry; return the count (the key's occurrence)."""
+    fired = case.fired
+    if fired is None:
+        fired = case.fired = {}
+    n = fired.get(cr.order, 0) + 1
+    fired[cr.order] = n
+    return n
 
 
 def _timer_key(timer: list) -> tuple:

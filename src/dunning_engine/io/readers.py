@@ -838,48 +838,33 @@ def read_invoices(path_or_lines: Any, *, tz: ZoneInfo | None = None, default_cur
     required = ("id", "customer", "amount", "issued", "due") + (("currency",) if default_currency is None else ())
     shown, stream = _records(path_or_lines, name, "invoices", required)
 
-    def gen() -> Iterator[Invoice]:
-        seen: dict[str, int] = {}
-        for line, raw, rec in stream:
-            if isinstance(rec, _Reject):
-                _reject(rejects, shown, line, raw, rec)
-                continue
-            try:
-                inv = rules.build(rec)
-                first = seen.get(inv.id)
-                if first is not None:
-                    raise _Reject(f"duplicate invoice id '{inv.id}' (first at line {first})", "id")
-            except _Reject as r:
-                _reject(rejects, shown, line, raw, r)
-                continue
-            seen[inv.id] = line
-            yield inv
+    return _unique_records(stream, rejects, shown, rules.build, "invoice")
 
-    return gen()
+
+def _unique_records(stream, rejects: Rejects, shown: str | None, build, kind: str) -> Iterator[Any]:
+    """Build each record of ``stream``; reject bad ones and any whose ``id`` was already seen."""
+    seen: dict[str, int] = {}
+    for line, raw, rec in stream:
+        if isinstance(rec, _Reject):
+            _reject(rejects, shown, line, raw, rec)
+            continue
+        try:
+            obj = build(rec)
+            first = seen.get(obj.id)
+            if first is not None:
+                raise _Reject(f"duplicate {kind} id '{obj.id}' (first at line {first})", "id")
+        except _Reject as r:
+            _reject(rejects, shown, line, raw, r)
+            continue
+        seen[obj.id] = line
+        yield obj
 
 
 def read_customers(path_or_lines: Any, *, rejects: Rejects, name: str | None = None) -> Iterator[Customer]:
     """Customers from a CSV or JSONL file, or from lines or dicts; a repeated id is rejected."""
     shown, stream = _records(path_or_lines, name, "customers", ("id",))
 
-    def gen() -> Iterator[Customer]:
-        seen: dict[str, int] = {}
-        for line, raw, rec in stream:
-            if isinstance(rec, _Reject):
-                _reject(rejects, shown, line, raw, rec)
-                continue
-            try:
-                cust = _build_customer(rec)
-                first = seen.get(cust.id)
-                if first is not None:
-                    raise _Reject(f"duplicate customer id '{cust.id}' (first at line {first})", "id")
-            except _Reject as r:
-                _reject(rejects, shown, line, raw, r)
-                continue
-            seen[cust.id] = line
-            yield cust
-
-    return gen()
+    return _unique_records(stream, rejects, shown, _build_customer, "customer")
 
 
 def read_events(path_or_lines: Any, *, tz: ZoneInfo, default_currency: str | None, rejects: Rejects,
