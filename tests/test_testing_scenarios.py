@@ -15,7 +15,6 @@ from dunning_engine.testing.scenarios import (
     load_scenario_file,
     looks_like_scenario,
     match_action,
-    run_case,
     run_scenarios,
 )
 
@@ -427,3 +426,33 @@ def test_the_shipped_scenario_suites_pass_and_cover_every_rule():
     for p in report:
         assert p["states"]["percent"] == 100.0, p["policy"]
         assert p["actions"]["percent"] == 100.0, p["policy"]
+
+
+def test_records_may_come_from_files_next_to_the_scenario(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "invoices.csv").write_text(
+        "id,customer,amount,issued,due\nA1,C1,100000,2026-02-02,2026-03-02\nA2,C1,50000,2026-02-02,2026-03-02\n")
+    (tmp_path / "data" / "events.jsonl").write_text(
+        '{"type": "payment", "at": "2026-02-20", "invoice": "A2", "amount": "50000"}\n')
+    path = scenario(tmp_path, """\
+        cases:
+          - name: from files
+            invoices: data/invoices.csv
+            events: data/events.jsonl
+            until: 2026-03-04
+            expect:
+              actions:
+                - {date: 2026-02-27, case: A1, template: pre_due}
+                - {date: 2026-03-03, case: A1, template: first_notice}
+              states: {A1: overdue, A2: paid}
+        """)
+    [r] = results(path)
+    assert r.passed, r.report()
+    (tmp_path / "data" / "events.jsonl").write_text('{"type": "payment", "at": "2026-02-30", "invoice": "A2"}\n')
+    text = load_errors(path)
+    assert "data/events.jsonl:1:1: error: events: field 'at' '2026-02-30' is not an ISO 8601 date" in text
+    path.write_text(path.read_text().replace("data/invoices.csv", "data/invoice.csv"))
+    text = load_errors(path)
+    assert "s.test.yaml:4:15: error: invoices file 'data/invoice.csv' not found" in text
+    assert "did you mean 'invoices.csv'?" in text

@@ -102,6 +102,12 @@ def check(policy: str, examples: int, seed: str, max_invoices: int, max_events: 
     scenario file. Exit 1 when an invariant fails.
     """
     from ..policy.load import load_policy
+
+    try:
+        import hypothesis  # noqa: F401 - a dependency, but say so plainly if it is missing
+    except ImportError:
+        click.echo("error: dunning check needs Hypothesis (pip install hypothesis)", err=True)
+        sys.exit(1)
     from ..testing.fuzz import check_policy
 
     if seed == "random":
@@ -122,7 +128,8 @@ def check(policy: str, examples: int, seed: str, max_invoices: int, max_events: 
 
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:
-        click.echo(result.render(), nl=not (result.scenario or "").endswith("\n") or result.ok)
+        text = result.render()
+        click.echo(text, nl=not text.endswith("\n"))
         if out and result.scenario:
             click.echo(f"(written to {out})", err=True)
     if not result.ok:

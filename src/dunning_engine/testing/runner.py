@@ -31,6 +31,7 @@ And every ``invariants:`` entry of the policy (``NAME: boolean expression``).
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable
@@ -105,7 +106,10 @@ def run_checked(policy, *, invoices: Iterable = (), customers: Iterable = (), ev
 
     # simulate() up to an instant before anything can happen: it reads and
     # places every record, and hands back the engine, ready to run.
-    result = simulate(policy, invoices=list(invoices), customers=list(customers), events=list(events),
+    def records(x):
+        return x if isinstance(x, (str, os.PathLike)) else list(x)  # a file of records, or records
+
+    result = simulate(policy, invoices=records(invoices), customers=records(customers), events=records(events),
                       until=_EPOCH, explain=explain)
     engine = result.engine
     u = _instant(engine, until)

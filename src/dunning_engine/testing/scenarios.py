@@ -403,6 +403,8 @@ class _Loader:
 
     # -- one case ---------------------------------------------------------------------------
     def case(self, m, sf: ScenarioFile) -> ScenarioCase | None:
+        from ..policy.nodes import ScalarNode
+
         self.keys(m, CASE_KEYS, "a case")
         before = len(self.errors)
         name = None
@@ -417,19 +419,23 @@ class _Loader:
             from zoneinfo import ZoneInfo
 
             tz = ZoneInfo(policy.timezone)
-        lists: dict[str, list] = {}
+        lists: dict[str, Any] = {}
         locs: dict[tuple[str, int], Any] = {}
         for key in ("invoices", "customers", "events"):
+            node = m.get(key)
+            if isinstance(node, ScalarNode) and not node.is_null():
+                # A file of records (CSV or JSONL, as 'dunning run' reads them), relative to this file.
+                lists[key] = self.data_file(node, key)
+                continue
             values = []
-            for i, item in enumerate(self.seq(m.get(key), key)):
+            for i, item in enumerate(self.seq(node, key)):
                 im = self.mapping(item, f"an item of '{key}'")
                 if im is None:
                     continue
                 locs[(key, len(values) + 1)] = im
                 values.append(_py(im))
             lists[key] = values
-        if m.get("invoices") is None and not any(e.get("type") == "invoice_issued" for e in lists["events"]
-                                                  if isinstance(e, dict)):
+        if m.get("invoices") is None and not any(e.get("type") == "invoice_issued" for e in _dicts(lists["events"])):
             self.error(m, "a case needs 'invoices:' (or invoice_issued events)",
                        help="for example: invoices: [{id: A1, customer: C1, amount: \"100000\", issued: 2026-01-01, due: 2026-01-31}]")
         until = since = None
@@ -439,8 +445,9 @@ class _Loader:
             until = self.instant(m.get("until"), "until", tz)
         if m.get("since") is not None:
             since = self.instant(m.get("since"), "since", tz)
+        cases = None
         if policy is not None:
-            self.records(lists, locs, policy, tz)
+            cases = self.records(lists, locs, policy, tz)
         expect = Expectation()
         if m.get("expect") is None:
             self.error(m, "a case needs 'expect:'",
@@ -448,12 +455,25 @@ class _Loader:
         else:
             em = self.mapping(m.get("expect"), "expect")
             if em is not None:
-                expect = self.expectation(em, policy, lists)
+                expect = self.expectation(em, policy, cases)
         if len(self.errors) > before or name is None or until is None:
             return None
         return ScenarioCase(name=name, file=sf, invoices=lists["invoices"], customers=lists["customers"],
                             events=lists["events"], until=until, since=since, description=description,
                             expect=expect, location=m.location, record_locations=locs)
+
+    def data_file(self, node, key: str) -> str:
+        """The path of a records file named in the scenario (checked to exist), as text; '' if missing."""
+        rel = node.text
+        path = self.path.parent / rel
+        if not path.is_file():
+            near = None
+            if path.parent.is_dir():
+                near = did_you_mean(path.name, [p.name for p in path.parent.iterdir()])
+            self.error(node, f"{key} file '{rel}' not found (looked for {_display(path)})",
+                       near or f"write the {key} inline as a list, or a path (CSV or JSONL) relative to the scenario file")
+            return ""
+        return _display(path)
 
     def instant(self, node, what: str, tz) -> str | None:
         from ..io.readers import parse_instant
@@ -469,34 +489,68 @@ class _Loader:
                 return None
         return text
 
-    def records(self, lists: dict[str, list], locs: dict, policy, tz) -> None:
-        """Check the records with the engine's own readers; point each problem at its place."""
+    def records(self, lists: dict[str, Any], locs: dict, policy, tz) -> set[str] | None:
+        """Check the records with the engine's own readers; point each problem at its place.
+
+        Returns the ids of the cases the records make (invoice ids, or customer ids in customer scope).
+        """
+        from ..errors import Source
         from ..io.readers import Rejects, read_customers, read_events, read_invoices
 
         readers = {
-            "customers": lambda items, bad: read_customers(items, rejects=bad, name="customers"),
-            "invoices": lambda items, bad: read_invoices(items, tz=tz, default_currency=policy.currency,
-                                                         rejects=bad, name="invoices"),
-            "events": lambda items, bad: read_events(items, tz=tz, default_currency=policy.currency,
-                                                     rejects=bad, name="events"),
+            "customers": lambda items, bad, name: read_customers(items, rejects=bad, name=name),
+            "invoices": lambda items, bad, name: read_invoices(items, tz=tz, default_currency=policy.currency,
+                                                               rejects=bad, name=name),
+            "events": lambda items, bad, name: read_events(items, tz=tz, default_currency=policy.currency,
+                                                           rejects=bad, name=name),
         }
         parsed: dict[str, list] = {}
         for key in ("customers", "invoices", "events"):
             bad = Rejects()
-            parsed[key] = list(readers[key](lists[key], bad))
+            items = lists[key]
+            if isinstance(items, str):  # a records file
+                if not items:
+                    parsed[key] = []
+                    continue
+                try:
+                    parsed[key] = list(readers[key](items, bad, items))
+                except Exception as e:  # a file the readers cannot open at all
+                    self.errors.append(PolicyError(f"{key}: {getattr(e, 'message', e)}", Location(Source(items, ""), 1, 1)))
+                    parsed[key] = []
+                    continue
+                try:
+                    source = Source(items, Path(items).read_text(encoding="utf-8", errors="replace"))
+                except OSError:  # pragma: no cover - it was just read
+                    source = Source(items, "")
+                for e in bad.errors:
+                    where = f" field '{e.field}'" if e.field else ""
+                    self.errors.append(PolicyError(f"{key}:{where} {e.message}", Location(source, e.line or 1, 1),
+                                                   help=e.help))
+                continue
+            parsed[key] = list(readers[key](items, bad, key))
             for e in bad.errors:
                 self.reject(key, e.line, e.field, e.message, e.help, locs)
-        # Events must name invoices the case knows.
-        known = {str(inv["id"]) for inv in lists["invoices"] if isinstance(inv, dict) and inv.get("id") is not None}
-        for i, ev in enumerate(lists["events"], 1):
-            if not isinstance(ev, dict):
-                continue
-            if ev.get("type") == "invoice_issued" and isinstance(ev.get("invoice"), dict):
-                known.add(str(ev["invoice"].get("id")))
-            elif ev.get("invoice") is not None and str(ev["invoice"]) not in known:
-                self.reject("events", i, "invoice", f"unknown invoice '{ev['invoice']}'",
-                            did_you_mean(str(ev["invoice"]), known) or
-                            "the invoice must be in 'invoices:' or issued by an earlier invoice_issued event", locs)
+        invoices = [(inv.id, inv.customer) for inv in parsed["invoices"]]
+        invoices += [(ev.new_invoice.id, ev.new_invoice.customer) for ev in parsed["events"]
+                     if ev.new_invoice is not None]
+        # Events (written inline) must name invoices the case knows.
+        known = {str(inv["id"]) for inv in _dicts(lists["invoices"]) if inv.get("id") is not None}
+        known |= {i for i, _ in invoices}
+        if not isinstance(lists["events"], str):
+            for i, ev in enumerate(lists["events"], 1):
+                if not isinstance(ev, dict):
+                    continue
+                if ev.get("type") == "invoice_issued" and isinstance(ev.get("invoice"), dict):
+                    known.add(str(ev["invoice"].get("id")))
+                elif ev.get("invoice") is not None and str(ev["invoice"]) not in known:
+                    self.reject("events", i, "invoice", f"unknown invoice '{ev['invoice']}'",
+                                did_you_mean(str(ev["invoice"]), known) or
+                                "the invoice must be in 'invoices:' or issued by an earlier invoice_issued event", locs)
+        if any(lists[k] == "" for k in ("invoices", "events")):
+            return None  # a records file is missing: the cases are not known
+        raw = {(str(x.get("id")), str(x.get("customer"))) for x in _dicts(lists["invoices"])}
+        pairs = set(invoices) | raw
+        return {c for i, c in pairs} if policy.scope == "customer" else {i for i, _ in pairs}
 
     def reject(self, key: str, line: int | None, fld: str | None, message: str, help: str | None, locs: dict) -> None:
         node = locs.get((key, line)) if line is not None else None
@@ -514,7 +568,7 @@ class _Loader:
         self.error(target, f"{key[:-1]} {line}: {message}", help)
 
     # -- expectations -----------------------------------------------------------------------
-    def expectation(self, em, policy, lists: dict[str, list]) -> Expectation:
+    def expectation(self, em, policy, cases: set[str] | None) -> Expectation:
         from ..policy.nodes import ScalarNode
 
         self.keys(em, EXPECT_KEYS, "expect")
@@ -525,7 +579,6 @@ class _Loader:
             exp.contains = self.items(em.get("contains"), "contains", policy)
         if em.get("excludes") is not None:
             exp.excludes = self.items(em.get("excludes"), "excludes", policy)
-        cases = self.case_ids(policy, lists)
         if em.get("states") is not None:
             sm = self.mapping(em.get("states"), "states")
             names = [s.name for s in policy.states] if policy is not None else None
@@ -564,15 +617,6 @@ class _Loader:
                 self.error(node, "'invariants' must be true or false",
                            help="true (the default) checks the built-in and the policy's invariants after every step")
         return exp
-
-    def case_ids(self, policy, lists) -> set[str] | None:
-        if policy is None:
-            return None
-        invs = [i for i in lists["invoices"] if isinstance(i, dict)] + [
-            e["invoice"] for e in lists["events"]
-            if isinstance(e, dict) and e.get("type") == "invoice_issued" and isinstance(e.get("invoice"), dict)]
-        key = "customer" if policy.scope == "customer" else "id"
-        return {str(i.get(key)) for i in invs if i.get(key) is not None}
 
     def known_case(self, k, cases: set[str] | None) -> None:
         if cases is not None and k.text not in cases:
@@ -649,6 +693,11 @@ class _Loader:
             self.error(m, "an expected action names no field", help="for example {date: 2026-02-01, type: remind}")
             return None
         return Expected(fields=fields, location=m.location, text=_written(m))
+
+
+def _dicts(items) -> list[dict]:
+    """The dict records of an inline list (nothing for a records file)."""
+    return [x for x in items if isinstance(x, dict)] if isinstance(items, list) else []
 
 
 def _valid_date(text: str) -> bool:
@@ -967,8 +1016,10 @@ def run_case(case: ScenarioCase) -> CaseResult:
     fails = res.failures
     result = run.result
     for r in result.rejects:
-        where = r.line
-        node = case.record_locations.get(("events", where)) if where else None
+        if r.file:
+            fails.append(f"record rejected ({r.file}:{r.line}): {r.message}")
+            continue
+        node = case.record_locations.get(("events", r.line)) if r.line else None
         fails.append(f"record rejected{_loc(node.location if node is not None else None)}: {r.message}")
     errors = [getattr(e, "message", str(e)) for e in result.errors]
     if exp.errors is None:
