@@ -21,7 +21,11 @@ class Result:
         self.engine = engine
         self.actions = actions
         self.rejects = list(rejects)
-        self.errors = list(engine.errors)
+
+    @property
+    def errors(self) -> list:
+        """Errors reported for cases (live: includes those raised by later ``engine.run`` calls)."""
+        return list(self.engine.errors)
 
     @property
     def states(self) -> list[dict]:

@@ -35,7 +35,7 @@ GRAMMAR_RESOURCE = "grammar/dsl.lark"
 
 # What may start a line, by place (for messages and did-you-mean hints).
 TOP_WORDS = ("policy", "version", "description", "scope", "timezone", "calendar", "currency", "send at",
-             "allocation", "segment", "state", "any state", "contact", "rate")
+             "allocation", "segment", "invariant", "state", "any state", "contact", "rate")
 RULE_WORDS = ("at", "after", "every", "on", "when", "unless", "rule")
 STATE_WORDS = ("on enter", "on exit") + RULE_WORDS
 ACTION_WORDS = ("remind", "fee", "interest", "discount", "offer plan", "escalate", "task", "suspend", "resume",
@@ -43,7 +43,7 @@ ACTION_WORDS = ("remind", "fee", "interest", "discount", "offer plan", "escalate
 CONTACT_WORDS = ("window", "no contact on holidays", "limit", "gap", "compliance")
 
 DSL_KEYWORDS = frozenset(
-    "policy version description scope timezone calendar currency send at allocation segment state initial final "
+    "policy version description scope timezone calendar currency send at allocation segment invariant state initial final "
     "any except on enter exit rule after every max starting when unless expires remind via to fee of min interest "
     "per year basis discount until offer plan installments first down escalate note task assign suspend resume "
     "write off custom with contact window no holidays limit gap compliance rate".split())
@@ -254,6 +254,7 @@ _AFTER = {
     "SEND": ("'at' and a time", "send at 09:00"),
     "ALLOCATION": ("the parts in order", "allocation interest, fees, principal"),
     "SEGMENT": ("a segment name, ':' and a condition", 'segment vip: customer.segment == "vip"'),
+    "INVARIANT": ("an invariant name, ':' and a condition", "invariant never_negative_fees: fees >= 0"),
     "STATE": ("a state name", "state overdue:"),
     "ANY": ("'state'", "any state except disputed:"),
     "EXCEPT": ("state names", "any state except disputed, paid:"),
@@ -402,7 +403,7 @@ _OPTION_KEYWORDS = {"VIA", "TO", "OF", "MIN", "MAX", "BASIS", "ON", "EVERY", "FI
 _KEYWORD_ORDER = {w: i for i, w in enumerate(
     "rule at after every on when unless expires max starting via to of min basis first down assign note with "
     "initial final except remind fee interest discount offer escalate task suspend resume write custom "
-    "policy version description scope timezone calendar currency send allocation segment state any contact rate "
+    "policy version description scope timezone calendar currency send allocation segment invariant state any contact rate "
     "window no limit gap compliance".split())}
 _SHOWN = {"offer": "offer plan", "write": "write off", "send": "send at", "any": "any state",
           "no": "no contact on holidays"}
@@ -870,6 +871,13 @@ class _Reader:
         name = self.word(word)
         if self.once(segments, name.text, word.children[0], f"segment '{name.text}'"):
             segments.add(name, self.exp(exp))
+
+    def item_invariant(self, t: Any) -> None:
+        kw, word, exp = t.children
+        invariants = self.child_map(self.root, "invariants", kw)
+        name = self.word(word)
+        if self.once(invariants, name.text, word.children[0], f"invariant '{name.text}'"):
+            invariants.add(name, self.exp(exp))
 
     def item_state(self, t: Any) -> None:
         kw, word = t.children[0], t.children[1]

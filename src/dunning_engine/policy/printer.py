@@ -116,9 +116,9 @@ def _anchors(root: Node) -> list[tuple[int, Path_]]:
     for key, value in root.items:
         k = key.text
         add(key, (k,))
-        if k == "segments" and isinstance(value, MapNode):
+        if k in ("segments", "invariants") and isinstance(value, MapNode):
             for sk, _ in value.items:
-                add(sk, ("segments", sk.text))
+                add(sk, (k, sk.text))
         elif k == "states" and isinstance(value, MapNode):
             for sk, sv in value.items:
                 add(sk, ("states", sk.text))
@@ -547,6 +547,13 @@ def to_dsl(policy: ir.Policy, comments: Comments | None = None) -> str:
             w.before(("segments", name), "")
             w.line("", f"segment {name}: {_e(expr)}", ("segments", name))
 
+    if policy.invariants:
+        w.blank()
+        w.before(("invariants",), "")
+        for name, expr in policy.invariants:
+            w.before(("invariants", name), "")
+            w.line("", f"invariant {name}: {_e(expr)}", ("invariants", name))
+
     for i, state in enumerate(policy.states):
         w.blank()
         if i == 0:
@@ -803,6 +810,13 @@ def to_yaml(policy: ir.Policy, comments: Comments | None = None) -> str:
         for name, expr in policy.segments:
             w.before(("segments", name), i1)
             w.line(i1, f"{name}: {yaml_scalar(_e(expr))}", ("segments", name))
+
+    if policy.invariants:
+        setting("invariants", "")
+        w.lines[-1] = w.lines[-1].rstrip()
+        for name, expr in policy.invariants:
+            w.before(("invariants", name), i1)
+            w.line(i1, f"{name}: {yaml_scalar(_e(expr))}", ("invariants", name))
 
     w.before(("states",), "")
     w.line("", "states:", ("states",))

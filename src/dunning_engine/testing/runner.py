@@ -147,7 +147,7 @@ def run_checked(policy, *, invoices: Iterable = (), customers: Iterable = (), ev
             checker.step(u, list(engine.cases.values()), batch)
         checker.finish()
     result.actions = actions
-    result.errors = list(engine.errors)  # Result took a copy when simulate() returned
+
     run = Run(result=result, actions=actions, violations=checker.violations if checker else [])
     if explain:
         for case in engine.cases.values():
