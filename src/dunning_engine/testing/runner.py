@@ -147,7 +147,6 @@ def run_checked(policy, *, invoices: Iterable = (), customers: Iterable = (), ev
             checker.step(u, list(engine.cases.values()), batch)
         checker.finish()
     result.actions = actions
-
     run = Run(result=result, actions=actions, violations=checker.violations if checker else [])
     if explain:
         for case in engine.cases.values():
