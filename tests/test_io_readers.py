@@ -789,3 +789,16 @@ def test_read_invoices_csv_never_raises(lines, with_header):
     got = list(read_invoices(source, tz=SCL, default_currency="USD", rejects=rejects, name="p.csv"))
     assert all(isinstance(i, Invoice) and type(i.amount) is Decimal for i in got)
     assert all(r.file == "p.csv" and r.line is not None and r.message for r in rejects)
+
+
+def test_parse_decimal_accepts_plain_ascii_decimals_only():
+    import pytest
+    from decimal import Decimal
+    from dunning_engine.values import parse_decimal
+
+    assert [parse_decimal(t) for t in ("19.90", "-5", "+5", "5.", ".5", " 7 ")] == [
+        Decimal("19.90"), Decimal(-5), Decimal(5), Decimal(5), Decimal("0.5"), Decimal(7)]
+    assert str(parse_decimal("19.90")) == "19.90"
+    for bad in ("1e3", "nan", "inf", "1_000", "1-2", ".", "", "+", "1.2.3", "--1", "\u0663", "\uff11"):
+        with pytest.raises(ValueError):
+            parse_decimal(bad)

@@ -8,6 +8,7 @@ Currency minor units come from CLDR (through Babel), which follows ISO 4217
 from __future__ import annotations
 
 import calendar as _calendar
+import re
 import datetime as _dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -59,6 +60,10 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(_exponent(currency), rounding=ROUND_HALF_UP)
 
 
+# An optional sign, then digits with at most one decimal point: no exponent, nan, inf or '_'.
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)").fullmatch
+
+
 def parse_decimal(text: str) -> Decimal:
     """A Decimal from text such as ``"19.90"`` or ``"-5"``; ValueError for anything else.
 
@@ -68,11 +73,11 @@ def parse_decimal(text: str) -> Decimal:
     if not isinstance(text, str):
         raise ValueError(f"expected a decimal number written as text, got {type(text).__name__}")
     t = text.strip()
-    if not t or any(c not in "0123456789.-+" for c in t):
+    if not _PLAIN_DECIMAL(t):
         raise ValueError(f"'{text}' is not a decimal number")
     try:
         return Decimal(t)
-    except InvalidOperation:
+    except InvalidOperation:  # pragma: no cover - the pattern admits only what Decimal reads
         raise ValueError(f"'{text}' is not a decimal number") from None
 
 
