@@ -157,3 +157,38 @@ def test_dispute_parks_the_case_until_resolved():
     # Re-entering 'open' re-arms its timers: due + 10 days is past, so it fires at once on resolution.
     assert [a["at"][:10] for a in r.actions] == ["2026-03-01"]
     assert r.state_of("A1") == "open"
+
+
+def test_customer_update_before_any_invoice_applies_at_its_own_time():
+    text = """
+    policy: t
+    currency: USD
+    states:
+      s:
+        initial: true
+        rules:
+          - at: due
+            when: customer.segment == "vip"
+            do: [{remind: {template: vip}}]
+          - at: due + 10 days
+            when: customer.segment == "vip"
+            do: [{remind: {template: vip_later}}]
+    """
+    # The update arrives (in the input) before the invoice exists, but is dated between the two timers.
+    ev = [{"type": "customer_updated", "at": "2026-02-05", "customer": "C9", "fields": {"segment": "vip"}},
+          {"type": "invoice_issued", "at": "2026-01-01",
+           "invoice": {"id": "N1", "customer": "C9", "amount": "70", "issued": "2026-01-01", "due": "2026-01-31"}}]
+    r = run(text, [], ev, customers=[{"id": "C9", "segment": "smb"}])
+    assert [a["params"]["template"] for a in r.actions] == ["vip_later"]
+
+
+def test_rates_in_force_on_a_day():
+    from dunning_engine import load_policy_text
+    from dunning_engine.engine.core import Engine
+    import datetime as dt
+
+    engine = Engine(load_policy_text("policy: r\ncurrency: CLP\nstates: {s: {initial: true}}\n"))
+    engine.set_rate("UF", [(dt.date(2026, 1, 10), 2), (dt.date(2026, 1, 1), 1), (dt.date(2026, 2, 1), 3)])
+    days = [dt.date(2025, 12, 31), dt.date(2026, 1, 1), dt.date(2026, 1, 9), dt.date(2026, 1, 10), dt.date(2026, 6, 1)]
+    assert [engine.rate("UF", d) for d in days] == [None, 1, 1, 2, 3]
+    assert engine.rate("TMC", dt.date(2026, 1, 1)) is None

@@ -22,7 +22,7 @@ def rate_on(engine: Any, case: Any, name: str, day: _dt.date, pack: str, what: s
     """
     value = engine.rate(name, day)
     if value is None:
-        known = name in getattr(engine, "_rates", {})
+        known = engine.has_rate(name)
         why = f"it has no value on or before {day.isoformat()}" if known else "the policy declares no such table"
         raise EngineError(
             f"compliance {pack} caps {what} with rate(\"{name}\"), but {why}", case=case.id,
@@ -60,8 +60,7 @@ def interest_at_most(engine: Any, rate: Any, basis: int, periods: list | None, a
     if not periods:
         c = cap_rate(today)
         return None if c >= r else amount * c / r
-    rows = getattr(engine, "_rates", {}).get(table) or []
-    dates = [d for d, _ in rows]
+    dates = engine.rate_dates(table)
     total = ZERO
     capped = False
     for row in periods:

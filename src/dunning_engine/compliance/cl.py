@@ -75,7 +75,7 @@ def fee_cap(engine, case, ledger, amount: Decimal, today) -> Decimal:
 
 
 def interest_cap(engine, case, ledger, amount, today, periods, rate, basis):
-    if "TMC" not in getattr(engine, "_rates", {}):
+    if not engine.has_rate("TMC"):
         return None  # no TMC table: interest is not capped (dunning validate warns)
 
     def tmc(day):

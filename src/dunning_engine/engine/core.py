@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from decimal import Decimal
+from bisect import bisect_right
 from heapq import heappop, heappush
 from typing import Any, Iterable, Iterator
 
@@ -122,7 +123,8 @@ class Engine:
         self._emitted = 0
         self._seq = 0
         self._chain = 0
-        self._rates: dict[str, list[tuple[_dt.date, Any]]] = {}
+        self._rates: dict[str, tuple[list[_dt.date], list[Any]]] = {}
+        self._waiting: dict[str, list[Event]] = {}  # customer events that came before the customer's first case
         self.atom_cache: dict = {}  # CRule -> clock atoms of its guard (see wake.py)
 
     # ------------------------------------------------------------------ input
@@ -134,18 +136,26 @@ class Engine:
             self.customers[customer.id] = customer
 
     def set_rate(self, name: str, rows: Iterable[tuple[_dt.date, Any]]) -> None:
-        self._rates[name] = sorted(rows)
+        """A dated reference table (date, value): the latest value on or before a day is in force."""
+        rows = sorted(rows)
+        self._rates[name] = ([d for d, _ in rows], [v for _, v in rows])
+
+    def has_rate(self, name: str) -> bool:
+        """Whether a table ``name`` was given (``rates:`` of the policy, or ``set_rate``)."""
+        return name in self._rates
+
+    def rate_dates(self, name: str) -> list[_dt.date]:
+        """The dates of table ``name`` in order (empty when there is no such table)."""
+        table = self._rates.get(name)
+        return list(table[0]) if table else []
 
     def rate(self, name: str, day: _dt.date):
-        rows = self._rates.get(name)
-        if not rows:
+        """The value of table ``name`` in force on ``day`` (the latest on or before it), or None."""
+        table = self._rates.get(name)
+        if not table:
             return None
-        value = None
-        for d, v in rows:
-            if d > day:
-                break
-            value = v
-        return value
+        i = bisect_right(table[0], day)
+        return table[1][i - 1] if i else None
 
     def _customer(self, cid: str) -> Customer:
         c = self.customers.get(cid)
@@ -194,6 +204,8 @@ class Engine:
         self.cases[case_id] = case
         self._by_ord.append(case)
         self.customer_cases.setdefault(customer_id, []).append(case)
+        for event in self._waiting.get(customer_id, ()):
+            self._push_event(case, int(event.at.timestamp()), event)
         return case
 
     def add_event(self, event: Event) -> None:
@@ -226,7 +238,8 @@ class Engine:
             cases = self.customer_cases.get(event.customer)
             if not cases:
                 if event.type == "customer_updated":
-                    self._customer(event.customer).attrs.update(event.fields.get("fields") or {})
+                    # No case yet: delivered, at its own time, to the customer's cases when they start.
+                    self._waiting.setdefault(event.customer, []).append(event)
                     self._record_id(event)
                     return
                 raise reject(f"unknown customer '{event.customer}'", "customer")
