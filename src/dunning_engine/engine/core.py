@@ -331,17 +331,26 @@ class Engine:
     def _schedule(self, case: Case) -> None:
         if case.failed or case.closed:
             return
-        nxt = NEVER
+        # The earliest of: the start, the next event, and (once started) the next timer and clock
+        # condition (not while held) and the next derived-event check. Plain comparisons: hot path.
+        events = case.events
         if not case.started:
             nxt = case.start
-        if case.events:
-            nxt = min(nxt, case.events[0][0])
-        if case.started and not case.held:
-            if case.timers:
-                nxt = min(nxt, case.timers[0][0])
-            nxt = min(nxt, case.cond_wake)
-        if case.started:
-            nxt = min(nxt, case.promise_check, case.plan.next_check if case.plan is not None else NEVER)
+            if events and events[0][0] < nxt:
+                nxt = events[0][0]
+        else:
+            nxt = events[0][0] if events else NEVER
+            if not (case.held_invoice or case.held_customer):
+                timers = case.timers
+                if timers and timers[0][0] < nxt:
+                    nxt = timers[0][0]
+                if case.cond_wake < nxt:
+                    nxt = case.cond_wake
+            if case.promise_check < nxt:
+                nxt = case.promise_check
+            plan = case.plan
+            if plan is not None and plan.next_check < nxt:
+                nxt = plan.next_check
         if nxt < NEVER:
             self._wake_at(case, nxt)
 
