@@ -194,3 +194,59 @@ def test_every_month_counts_from_the_first_occurrence_without_drift():
     """
     r = run(text, INV, until="2026-12-31")
     assert [a["at"][:10] for a in r.actions] == ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30"]
+
+
+def test_an_at_timer_that_is_null_at_entry_arms_when_its_data_arrives():
+    text = """
+    policy: t
+    currency: USD
+    states:
+      open:
+        initial: true
+        rules:
+          - at: promise.date + 1 day
+            do: [{remind: {template: check_promise}}]
+    """
+    events = [{"type": "promise_to_pay", "at": "2026-01-12", "invoice": "A1", "date": "2026-01-20"}]
+    r = run(text, INV, events, until="2026-03-01")
+    assert [a["at"] for a in r.actions] == ["2026-01-21T09:00:00+00:00"]
+
+
+def test_an_at_timer_whose_data_turns_null_and_back_follows_it():
+    text = """
+    policy: t
+    currency: USD
+    states:
+      open:
+        initial: true
+        rules:
+          - on: promise_to_pay
+            goto: promised
+      promised:
+        rules:
+          - at: promise.date + 1 day
+            do: [{remind: {template: check_promise}}]
+    """
+    events = [{"type": "promise_to_pay", "at": "2026-01-10", "invoice": "A1", "date": "2026-01-20", "amount": "100"},
+              {"type": "payment", "at": "2026-01-12", "invoice": "A1", "amount": "100"},        # kept: promise is null
+              {"type": "promise_to_pay", "at": "2026-01-14", "invoice": "A1", "date": "2026-01-25"}]
+    r = run(text, INV, events, until="2026-03-01")
+    assert [a["at"] for a in r.actions] == ["2026-01-26T09:00:00+00:00"]
+
+
+def test_every_starting_from_data_that_arrives_later():
+    text = """
+    policy: t
+    currency: USD
+    states:
+      open:
+        initial: true
+        rules:
+          - every: 7 days
+            starting: promise.date
+            max: 2
+            do: [{remind: {template: weekly}}]
+    """
+    events = [{"type": "promise_to_pay", "at": "2026-01-12", "invoice": "A1", "date": "2026-01-20"}]
+    r = run(text, INV, events, until="2026-03-01")
+    assert [a["at"][:10] for a in r.actions] == ["2026-01-20", "2026-01-27"]

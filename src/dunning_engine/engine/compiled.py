@@ -62,7 +62,8 @@ class CRule:
         self.goto = goto
         self.expires: Duration | None = rule.expires
         # An 'at' timer is re-evaluated after events only if its expression reads something an event can change.
-        self.movable = self.kind == "at" and not set(self.expr.variables) <= FIXED_VARIABLES
+        self.movable = (self.kind == "at" and not set(self.expr.variables) <= FIXED_VARIABLES) or (
+            self.kind == "every" and self.starting is not None and not set(self.starting.variables) <= FIXED_VARIABLES)
         # 'at: due + 15 days' and friends: computed straight from the invoice, without an expression context.
         self.at_field, self.at_delta = _date_shift(self.expr) if self.kind == "at" else (None, None)
         # Does running this rule need the expression context? (guards, or actions with expressions)

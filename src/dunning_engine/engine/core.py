@@ -194,6 +194,17 @@ class Engine:
                               file=origin and origin[0], line=origin and origin[1], field="currency",
                               help="a customer-scope case keeps one currency; run one policy per currency")
         self.invoice_case[invoice.id] = case
+        if not case.started and t < case.start:
+            # An earlier invoice than the one the case was opened with: it starts the case, whatever the
+            # order of the input, and the other invoice joins at its own start.
+            first = case.focus
+            case.ledgers = {invoice.id: ledger}
+            case.focus = ledger
+            later, case.start = case.start, t
+            self._push_event(case, later, Event(type="_join", at=self.clock.datetime(later), invoice=first.invoice.id,
+                                                customer=invoice.customer, fields={"ledger": first}))
+            self._wake_at(case, t)
+            return
         self._push_event(case, t, Event(type="_join", at=self.clock.datetime(t), invoice=invoice.id,
                                         customer=invoice.customer, fields={"ledger": ledger}))
 
@@ -335,9 +346,7 @@ class Engine:
         # condition (not while held) and the next derived-event check. Plain comparisons: hot path.
         events = case.events
         if not case.started:
-            nxt = case.start
-            if events and events[0][0] < nxt:
-                nxt = events[0][0]
+            nxt = case.start  # earlier events are applied right after the start
         else:
             nxt = events[0][0] if events else NEVER
             if not (case.held_invoice or case.held_customer):
@@ -357,9 +366,11 @@ class Engine:
     def _wake(self, case: Case, t: int) -> None:
         if case.failed or case.closed:
             return
+        if not case.started and case.start > t:
+            return  # events dated before the case starts wait for it (docs/decisions.md)
         self._chain = 0
         try:
-            if not case.started and case.start <= t:
+            if not case.started:
                 case.started = True
                 self._enter(case, self.cp.initial, t)
             events = case.events
@@ -450,7 +461,10 @@ class Engine:
         if cr.kind == "at":
             value = cr.expr.evaluate(ctx)
             if value is None:
-                self._trace(case, t, "not armed", rule=cr.name, why=f"'{cr.expr.canonical}' is null")
+                # Dormant: kept (at NEVER) so that a later change that gives it a time arms it.
+                if case.trace is not None:
+                    self._trace(case, t, "not armed", rule=cr.name, why=f"'{cr.expr.canonical}' is null")
+                case.timers.append([NEVER, NEVER, cr.order, cr, occurrence, NEVER])
                 return
             when = clock.instant(value)
         elif cr.kind == "after":
@@ -462,7 +476,8 @@ class Engine:
                 when = self._plus(base, cr.duration * (occurrence - 1))
             elif cr.starting is not None:
                 value = cr.starting.evaluate(ctx)
-                if value is None:
+                if value is None:  # dormant until 'starting' has a value (see _rearm_at_timers)
+                    case.timers.append([NEVER, NEVER, cr.order, cr, occurrence, NEVER])
                     return
                 when = clock.instant(value)
             else:
@@ -497,22 +512,25 @@ class Engine:
                     self._eval_conds(case, t)
 
     def _rearm_at_timers(self, case: Case, t: int) -> None:
-        """After a change, move pending ``at`` timers whose expression now gives another time."""
+        """After a change, move pending timers whose time comes from data an event can change: ``at``
+        timers, and ``every`` timers not yet started whose ``starting`` is such data. A timer whose
+        expression became null stays dormant (at NEVER) and is armed again when it has a value."""
         changed = False
         ctx = None
         for timer in case.timers:
             cr = timer[3]
-            if not cr.movable:
+            if not cr.movable or (cr.kind == "every" and timer[4] > 1):
                 continue
             ctx = ctx or Ctx(self, case, t)
-            value = cr.expr.evaluate(ctx)
+            value = (cr.expr if cr.kind == "at" else cr.starting).evaluate(ctx)
             when = NEVER if value is None else self.clock.instant(value)
             if when != timer[1]:
                 timer[1] = when
                 timer[0] = max(when, t)
+                if cr.kind == "every":
+                    timer[5] = when  # the first tick: later ones count from it
                 changed = True
         if changed:
-            case.timers = [x for x in case.timers if x[1] < NEVER]
             case.timers.sort(key=_timer_key)
 
     # ------------------------------------------------------------------ rules
