@@ -233,3 +233,23 @@ def test_self_transition_re_enters_and_re_arms():
     r = run(text, INV, until="2026-12-31")
     assert [a["at"][:10] for a in r.actions] == ["2026-01-01", "2026-01-11", "2026-01-21"]
     assert [a["key"].split("/")[2] for a in r.actions] == ["s#1", "s#2", "s#3"]
+
+
+def test_now_based_condition_wakes_at_the_exact_instant_across_a_dst_change():
+    text = """
+    policy: t
+    currency: USD
+    timezone: America/New_York
+    states:
+      s:
+        initial: true
+        rules:
+          - when: now >= entered + 3 days
+            do: [{remind: {template: three_days}}]
+          - when: now > entered + 5 days
+            do: [{remind: {template: five_days}}]
+    """
+    inv = [{"id": "A1", "customer": "C1", "amount": "10", "issued": "2026-03-06", "due": "2026-03-31"}]
+    r = run(text, inv, until="2026-03-20")
+    # 8 March 2026 is the US spring-forward day: entered 6 March 00:00 EST, + 3 days = 9 March 00:00 EDT.
+    assert [a["at"] for a in r.actions] == ["2026-03-09T00:00:00-04:00", "2026-03-11T00:00:01-04:00"]

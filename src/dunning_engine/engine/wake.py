@@ -126,12 +126,15 @@ def next_change(engine, case, t: int, rules: list) -> int:
             slope = f1 - f0
             if slope == 0:
                 continue
-            root = -f0 / slope  # in days after d0
             if by_second:
-                at = p0 + int(math.ceil(root * 86400))
+                # 'now'-based: the difference moves with real elapsed seconds, and the two probes are
+                # send_at on consecutive days, 23 or 25 hours apart across a DST change.
+                per_second = slope / (p1 - p0)
+                at = p0 + int(math.ceil(-f0 / per_second))
                 if at > t:
                     candidates.update((at, at + 1))
                 continue
+            root = -f0 / slope  # in days after d0
             k = math.floor(root)
             for j in (k, k + 1):
                 if j >= 0:
