@@ -83,3 +83,43 @@ def test_explain_one_action_by_key_as_json():
 def test_explain_unknown_case_is_an_error_with_a_hint():
     r = CliRunner().invoke(cli, ["explain", *BASE, "--case", "F-1006"])
     assert r.exit_code == 1 and "no case 'F-1006'" in r.output and "did you mean" in r.output
+
+
+def test_since_later_than_until_writes_nothing(tmp_path):
+    out = tmp_path / "a.jsonl"
+    r = CliRunner().invoke(cli, ["run", *BASE[:-1], "2026-04-01", "--since", "2026-05-01", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert out.read_text() == ""
+
+
+def test_malformed_until_or_since_is_wrong_usage():
+    bad_until = [a if a != "2026-07-31" else "tomorrow" for a in BASE]
+    for args in (["run", *bad_until], ["run", *BASE, "--since", "yesterday"], ["explain", *bad_until, "--case", "F-1001"]):
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 2, (args[0], r.output)
+        assert "Traceback" not in r.output and "Invalid value" in r.output
+
+
+def test_unwritable_output_is_an_error_not_a_traceback(tmp_path):
+    for option in ("--out", "--states", "--rejects"):
+        r = CliRunner().invoke(cli, ["run", *BASE, option, str(tmp_path / "missing" / "x.jsonl")])
+        assert r.exit_code == 1, (option, r.output)
+        assert "cannot use" in r.output and "Traceback" not in r.output
+
+
+def test_policy_with_an_unknown_suffix_is_named_not_parsed_as_text(tmp_path):
+    odd = tmp_path / "policy.txt"
+    odd.write_text((ROOT / "policies" / "b2b_friendly_cl.yaml").read_text())
+    args = [a if a != POLICY else str(odd) for a in BASE]
+    r = CliRunner().invoke(cli, ["run", *args])
+    assert r.exit_code == 1 and "cannot tell the form of policy file" in r.output
+
+
+def test_an_invoice_the_engine_rejects_names_its_line(tmp_path):
+    inv = tmp_path / "inv.jsonl"
+    inv.write_text('{"id": "S1", "customer": "C1", "amount": "10", "currency": "USD", "issued": "2026-01-01", "due": "2026-01-10"}\n'
+                   '{"id": "S2", "customer": "C1", "amount": "10", "currency": "EUR", "issued": "2026-01-02", "due": "2026-01-10"}\n')
+    r = CliRunner().invoke(cli, ["run", "--policy", str(ROOT / "policies" / "saas_overdue_usd.yaml"), "--invoices", str(inv),
+                                 "--until", "2026-02-01", "--out", str(tmp_path / "a.jsonl")])
+    assert r.exit_code == 1
+    assert f"{inv}:2: rejected: field 'currency'" in r.output

@@ -37,7 +37,8 @@ def emit_errors(errors, fmt: str) -> None:
 
 
 class _Group(click.Group):
-    """Turns any DunningError that escapes a command into a message and exit 1, never a traceback."""
+    """Turns any DunningError (or a file that cannot be read or written) that escapes a command into
+    a message and exit 1, never a traceback."""
 
     def invoke(self, ctx):
         from ..errors import DunningError, PolicyError
@@ -49,6 +50,10 @@ class _Group(click.Group):
             sys.exit(1)
         except DunningError as e:
             click.echo(str(e), err=True)
+            sys.exit(1)
+        except OSError as e:
+            where = f" '{e.filename}'" if getattr(e, "filename", None) else ""
+            click.echo(f"error: cannot use{where}: {e.strerror or e}\nhelp: check the path and its permissions", err=True)
             sys.exit(1)
 
 
@@ -121,13 +126,20 @@ def validate(files: tuple[str, ...], fmt: str, summary: bool, strict: bool) -> N
         sys.exit(1)
 
 
-def _instant_option(text: str, tz):
+def _check_instant(ctx, param, value):
+    """Refuse a malformed --until/--since as wrong usage (exit 2). The value stays text: it is read
+    in the policy's timezone once the policy is loaded."""
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo
+
     from ..io.readers import parse_instant
 
     try:
-        return parse_instant(text, tz)
+        parse_instant(value, ZoneInfo("UTC"))
     except ValueError as e:
-        raise click.BadParameter(str(e)) from None
+        raise click.BadParameter(f"{e}; write a date (2026-03-01) or a datetime (2026-03-01T09:00)") from None
+    return value
 
 
 def _portfolio_options(command):
@@ -138,7 +150,8 @@ def _portfolio_options(command):
         click.option("--invoices", required=True, type=click.Path(dir_okay=False), help="Invoices, CSV with a header or JSONL."),
         click.option("--customers", type=click.Path(dir_okay=False), help="Customers, CSV or JSONL."),
         click.option("--events", type=click.Path(dir_okay=False), help="Events, JSONL."),
-        click.option("--until", required=True, help="Run up to and including this instant (a date means 00:00 local)."),
+        click.option("--until", required=True, callback=_check_instant,
+                     help="Run up to and including this instant (a date means 00:00 local)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -147,7 +160,7 @@ def _portfolio_options(command):
 
 @cli.command()
 @_portfolio_options
-@click.option("--since", help="Actions before this instant advance state silently.")
+@click.option("--since", callback=_check_instant, help="Actions before this instant advance state silently.")
 @click.option("--out", default="-", type=click.Path(dir_okay=False, allow_dash=True), help="Where to write actions (JSONL); default stdout.")
 @click.option("--states", "states_path", type=click.Path(dir_okay=False), help="Write the final state of every case (JSONL).")
 @click.option("--explain", is_flag=True, help="Add to each action the trigger, the guard and the values it read.")

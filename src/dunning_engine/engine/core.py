@@ -165,6 +165,8 @@ class Engine:
 
     def add_invoice(self, invoice: Invoice, start: int | None = None, origin: tuple | None = None) -> None:
         """Add an invoice; its case starts at ``issued`` 00:00 local (or at ``start``, an instant)."""
+        if origin is None:
+            origin = invoice.origin
         if invoice.id in self.invoice_case:
             raise RecordError(f"duplicate invoice id '{invoice.id}'", file=origin and origin[0], line=origin and origin[1], field="id")
         t = self.clock.day_start(invoice.issued) if start is None else start

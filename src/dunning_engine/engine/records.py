@@ -46,6 +46,8 @@ class Invoice:
     issued: _dt.date
     due: _dt.date
     attrs: dict[str, Any] = field(default_factory=dict)
+    # (file, line) for messages; where a record came from is not part of its value
+    origin: tuple[str | None, int | None] = field(default=(None, None), compare=False, repr=False)
 
     def as_record(self) -> dict[str, Any]:
         """The ``invoice`` variable of expressions: known fields plus extra attributes."""

@@ -857,6 +857,8 @@ def _unique_records(stream, rejects: Rejects, shown: str | None, build, kind: st
             _reject(rejects, shown, line, raw, r)
             continue
         seen[obj.id] = line
+        if kind == "invoice":
+            obj.origin = (shown, line)  # so that the engine's own rejects name the line too
         yield obj
 
 

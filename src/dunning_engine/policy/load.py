@@ -64,7 +64,8 @@ def load_policy(source: str | os.PathLike, *, format: str | None = None) -> ir.P
     ``PolicyError`` (a ``ValueError``) with file, line and column.
     """
     if isinstance(source, os.PathLike) or (
-        isinstance(source, str) and "\n" not in source and source.lower().endswith(YAML_SUFFIXES + DSL_SUFFIXES)
+        isinstance(source, str) and "\n" not in source
+        and (source.lower().endswith(YAML_SUFFIXES + DSL_SUFFIXES) or os.path.isfile(source))
     ):
         path = os.fspath(source)
         fmt = format or policy_format(path)
