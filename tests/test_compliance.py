@@ -410,3 +410,16 @@ def test_a_pack_that_cannot_cap_fails_the_case_instead_of_charging():
     r = run(pack_policy("CL", rules), [inv()], until="2026-06-30")    # no UF table
     assert not [a for a in r.actions if a["type"] == "fee"]
     assert r.errors and 'rate("UF")' in str(r.errors[0])
+
+
+def test_cl_collection_charge_keeps_an_exact_whole_peso_cap():
+    # 102,000 CLP at UF 39,123.45 is 2.607 UF: only the 9% tier, 9,180 CLP exactly (review finding:
+    # dividing by the UF and multiplying back gave 9,179.99... and lost a peso when rounded down).
+    from decimal import Decimal
+    from dunning_engine.compliance.cl import collection_charge_cap
+
+    uf = Decimal("39123.45")
+    assert collection_charge_cap(Decimal("102000"), uf) == Decimal("9180.00")
+    assert collection_charge_cap(Decimal("104000"), uf) == Decimal("9360.00")
+    # 30 UF: 9% of 10 UF + 6% of 20 UF = 0.9 + 1.2 = 2.1 UF
+    assert collection_charge_cap(30 * uf, uf) == Decimal("2.1") * uf

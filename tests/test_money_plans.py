@@ -273,3 +273,35 @@ def test_missed_installments_wait_for_the_release_of_a_hold():
     reminders = [a["at"] for a in r.actions if a["type"] == "remind"]
     # installment 1 (Feb 10) came due while held: missed at the release, not on Feb 11
     assert reminders == ["2026-02-20T15:00:00-06:00"]
+
+
+def test_a_plan_accepted_after_it_was_paid_completes_at_acceptance():
+    # Review finding: payments since the offer count, so a plan that is already covered when it is
+    # accepted completes right after the acceptance's own rules have run.
+    from conftest import run as run_policy
+
+    text = """
+    policy: p
+    currency: USD
+    states:
+      open:
+        initial: true
+        on_enter:
+          - offer_plan: {installments: 2, every: 1 month, first: due + 10 days}
+        rules:
+          - on: plan_accepted
+            goto: on_plan
+      on_plan:
+        rules:
+          - on: plan_completed
+            do: [{remind: {template: thanks}}]
+            goto: done
+      done: {final: true}
+    """
+    inv = [{"id": "A1", "customer": "C1", "amount": "1000.00", "issued": "2026-01-01", "due": "2026-01-31"}]
+    events = [{"type": "payment", "at": "2026-01-05T10:00:00", "invoice": "A1", "amount": "1000.00"},
+              {"type": "plan_accepted", "at": "2026-01-06T10:00:00", "invoice": "A1"}]
+    r = run_policy(text, inv, events, until="2026-06-01")
+    assert [(a["at"], a["params"].get("template")) for a in r.actions if a["type"] == "remind"] == [
+        ("2026-01-06T10:00:00+00:00", "thanks")]
+    assert r.state_of("A1") == "done" and r.engine.cases["A1"].plan is None

@@ -43,16 +43,27 @@ FEE_FROM_DAYS = 20
 
 def collection_charge_cap_uf(overdue_uf: Decimal) -> Decimal:
     """The most that may be charged, in UF, for an overdue amount in UF (9% / 6% / 3% by tier)."""
+    return collection_charge_cap(overdue_uf, Decimal(1))
+
+
+def collection_charge_cap(overdue: Decimal, uf: Decimal) -> Decimal:
+    """The same cap for an amount in any unit worth ``uf`` per UF (CLP: the UF value of the day).
+
+    The tier bounds are converted (10 UF = 10 × uf) rather than the amount divided by ``uf``: a
+    division would round, and an exact cap such as 9,180 CLP would come out as 9,179.99… and lose a
+    peso when the cap is rounded down.
+    """
     cap = Decimal(0)
     low = Decimal(0)
     for high, pct in TIERS:
-        if overdue_uf <= low:
+        if overdue <= low:
             break
-        part = overdue_uf - low if high is None else min(overdue_uf, high) - low
+        top = None if high is None else high * uf
+        part = overdue - low if top is None else min(overdue, top) - low
         cap += part * pct
-        if high is None:
+        if top is None:
             break
-        low = high
+        low = top
     return cap
 
 
@@ -71,7 +82,7 @@ def fee_cap(engine, case, ledger, amount: Decimal, today) -> Decimal:
     uf = rate_on(engine, case, "UF", today, "CL", "collection charges")
     if uf <= 0:
         raise EngineError(f"rate(\"UF\") is {uf} on {today.isoformat()}: not a UF value in CLP", case=case.id)
-    return collection_charge_cap_uf(overdue / uf) * uf
+    return collection_charge_cap(overdue, uf)
 
 
 def interest_cap(engine, case, ledger, amount, today, periods, rate, basis):

@@ -666,7 +666,8 @@ class Engine:
             p = case.promise
             if p is not None and not p[2] and (case.promise_paid >= p[1] or self._balance(case) <= 0):
                 self._derived_event(case, t, "promise_kept")
-        if (typ == "payment" or typ == "credit_note") and case.plan is not None:
+        if typ in ("payment", "credit_note", "plan_accepted") and case.plan is not None:
+            # after a payment, or an acceptance of a plan the payments since the offer already cover
             from .plans import after_payment
 
             after_payment(self, case, t)

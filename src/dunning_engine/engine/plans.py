@@ -119,7 +119,7 @@ def accept_plan(engine, case, t: int) -> None:
 
 
 def after_payment(engine, case, t: int) -> None:
-    """After a payment or a credit note: end the plan when it is covered or nothing is owed."""
+    """After a payment, a credit note or the acceptance: end the plan when it is covered or nothing is owed."""
     plan = case.plan
     if plan is not None and (plan.complete or engine._balance(case) <= 0):
         case.plan = None
