@@ -16,7 +16,7 @@ so that embedding code can catch them without importing this module.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 __all__ = [
@@ -94,15 +94,6 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
 
 class DunningError(Exception):
     """Base class of every error raised by dunning-engine."""
-
-
-@dataclass(eq=False)
-class _Diagnostic:
-    message: str
-    location: Location | None = None
-    help: str | None = None
-    code: str | None = None
-    severity: str = "error"
 
 
 class PolicyError(DunningError, ValueError):

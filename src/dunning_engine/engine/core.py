@@ -595,10 +595,12 @@ class Engine:
             new = ev.fields["ledger"]
             case.ledgers[ev.invoice] = new
             case.focus = new
-            self._trace(case, t, "invoice joined", invoice=ev.invoice)
+            if case.trace is not None:
+                self._trace(case, t, "invoice joined", invoice=ev.invoice)
             self._after_change(case, t)
             return
-        self._trace(case, t, "event", event=typ, invoice=ev.invoice)
+        if case.trace is not None:
+            self._trace(case, t, "event", event=typ, invoice=ev.invoice)
         if led is None and ev.invoice is not None and typ in ("payment", "credit_note", "invoice_cancelled"):
             # customer scope: an invoice that joins the case later (at its issue date) still gets its money
             led = next((e[-1].fields["ledger"] for e in case.events
@@ -729,7 +731,8 @@ class Engine:
                 case.promise = (p[0], p[1], True)
         ev = Event(type=typ, at=self.clock.datetime(t), invoice=inv, customer=case.customer.id,
                    amount=fields.pop("amount", None), currency=case.currency, date=fields.pop("date", None), fields=fields)
-        self._trace(case, t, "event", event=typ, invoice=inv)
+        if case.trace is not None:
+            self._trace(case, t, "event", event=typ, invoice=inv)
         if case.held or self.cp.states[case.state].final:
             return
         rules = self.cp.states[case.state].on_rules.get(typ)

@@ -34,7 +34,6 @@ EVENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "release": ((), ("invoice", "customer")),
     "invoice_cancelled": (("invoice",), ("reason",)),
 }
-CONTACT_OUTCOMES = ("delivered", "bounced", "opened", "replied", "answered", "conversation", "no_answer")
 
 
 @dataclass(slots=True)

@@ -18,7 +18,6 @@ from ..values import Duration
 
 __all__ = [
     "CHANNELS",
-    "CONTACT_CHANNELS",
     "EVENT_TYPES",
     "DERIVED_EVENTS",
     "ACTION_KINDS",
@@ -38,8 +37,6 @@ __all__ = [
 ]
 
 CHANNELS = ("email", "sms", "whatsapp", "letter", "call", "portal")
-# Channels counted as "written" contact by compliance rules (SPEC §1 contact limits).
-CONTACT_CHANNELS = CHANNELS
 
 EVENT_TYPES = (
     "invoice_issued",
