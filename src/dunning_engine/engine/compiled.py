@@ -106,7 +106,8 @@ def _date_shift(expr) -> tuple[str | None, _dt.timedelta | None]:
 
 
 class CState:
-    __slots__ = ("name", "index", "initial", "final", "on_enter", "on_exit", "rules", "timers", "on_rules", "conds")
+    __slots__ = ("name", "index", "initial", "final", "on_enter", "on_exit", "rules", "timers", "on_rules", "conds",
+                 "sorted_shift", "timers_in_order")
 
     def __init__(self, name: str, index: int, state: ir.State) -> None:
         self.name = name
@@ -119,6 +120,16 @@ class CState:
         self.timers: list[CRule] = []
         self.on_rules: dict[str, list[CRule]] = {}
         self.conds: list[CRule] = []
+        # When every timer is 'at: F ± N days' of one field F (due or issued): F, and the timers in
+        # firing order, (N, rule order), so that entering the state arms them without sorting.
+        self.sorted_shift: str | None = None
+        self.timers_in_order: tuple[CRule, ...] = ()
+
+    def _order_timers(self) -> None:
+        fields = {cr.at_field for cr in self.timers}
+        if self.timers and all(cr.kind == "at" for cr in self.timers) and len(fields) == 1 and None not in fields:
+            self.sorted_shift = fields.pop()
+            self.timers_in_order = tuple(sorted(self.timers, key=lambda cr: (cr.at_delta, cr.order)))
 
 
 class CompiledPolicy:
@@ -155,12 +166,15 @@ class CompiledPolicy:
                             cs.on_rules.setdefault(ev, []).append(cr)
                     else:
                         cs.conds.append(cr)
+                cs._order_timers()
             self.states.append(cs)
         self.initial = next(i for i, s in enumerate(policy.states) if s.initial)
         # ids of the actions whose building reads variables (the policy keeps them alive, so ids are stable)
         every_action = [a for s in policy.states for a in (*s.on_enter, *s.on_exit, *(x for r in s.rules for x in r.do))]
         every_action += [a for r in policy.any_state for a in r.do]
         self.ctx_actions = frozenset(id(a) for a in every_action if action_needs_ctx(a))
+        # Ledgers keep their day-by-day history only for interest (see Ledger.accrual).
+        self.has_interest = any(a.kind == "interest" for a in every_action)
         # Does any rule react to time through its guard? (decides whether wake-ups are computed)
         self.any_clock = any(r.clock for s in self.states for r in s.conds)
 

@@ -176,7 +176,7 @@ class Engine:
         t = self.clock.day_start(invoice.issued) if start is None else start
         if self._now is not None and t < self._now:
             t = self._now  # added after the clock passed its start: it starts now and catches up
-        ledger = Ledger(invoice, invoice.currency, invoice.amount)
+        ledger = Ledger(invoice, invoice.currency, invoice.amount, track=self.cp.has_interest)
         if self.cp.scope == "invoice":
             case = self._new_case(invoice.id, invoice.customer, invoice.currency)
             case.ledger = ledger
@@ -464,9 +464,12 @@ class Engine:
                 self._apply_event(case, ev, t)
             if case.closed or not case.started:
                 return
-            self._derived(case, t)
-            self._fire_timers(case, t)
-            if case.cond_wake <= t and not case.held:
+            if case.promise_check <= t or (case.plan is not None and case.plan.next_check <= t):
+                self._derived(case, t)
+            timers = case.timers
+            if timers and timers[0][0] <= t:
+                self._fire_timers(case, t)
+            if case.cond_wake <= t and not (case.held_invoice or case.held_customer):
                 self._eval_conds(case, t)
         except _ChainTooLong:
             msg = (f"more than {self.chain_limit} transitions at {self.clock.iso(t)}; "
@@ -508,6 +511,19 @@ class Engine:
         if cs.final or case.gen != gen:
             return
         if cs.timers:
+            if cs.sorted_shift is not None and case.scope_invoice:
+                # 'at: due ± N days' timers only: armed straight from the invoice, already in order.
+                inv = case.ledger.invoice
+                day = inv.due if cs.sorted_shift == "due" else inv.issued
+                send_time = self.clock.send_time
+                timers = case.timers
+                for cr in cs.timers_in_order:
+                    when = send_time(day + cr.at_delta)
+                    timers.append([when if when > t else t, when, cr.order, cr, 1, when])
+                if cs.conds:
+                    case.conds = [False] * len(cs.conds)
+                    self._eval_conds(case, t)
+                return
             ctx = None
             for cr in cs.timers:
                 if cr.at_field is None and ctx is None:
@@ -579,8 +595,9 @@ class Engine:
         return self.clock.at(day, local.time())
 
     def _fire_timers(self, case: Case, t: int) -> None:
-        while case.timers and case.timers[0][0] <= t and not case.held and not case.closed:
-            fire_t, orig, order, cr, occurrence, base = case.timers.pop(0)
+        timers = case.timers
+        while timers and timers[0][0] <= t and not (case.held_invoice or case.held_customer or case.closed):
+            fire_t, orig, order, cr, occurrence, base = timers.pop(0)
             gen = case.gen
             if cr.expires is not None and t > self._plus(orig, cr.expires):
                 if case.trace is not None:
@@ -595,6 +612,7 @@ class Engine:
                     case.timers.sort(key=_timer_key)
                 if case.conds:
                     self._eval_conds(case, t)
+            timers = case.timers  # a transition arms a new list
 
     def _rearm_at_timers(self, case: Case, t: int) -> None:
         """After a change, move pending timers whose time comes from data an event can change: ``at``
@@ -626,7 +644,10 @@ class Engine:
             if case.trace is not None:
                 self._trace(case, t, "skipped", rule=cr.name, **self._why_not(cr, ctx))
             return False
-        n = _count_firing(case, cr)
+        fired = case.fired
+        if fired is None:
+            fired = case.fired = {}
+        n = fired[cr.order] = fired.get(cr.order, 0) + 1  # firings in this state entry: the key's occurrence
         if case.trace is not None:
             self._trace(case, t, "fired", rule=cr.name, **self._explain(cr, ctx))
         if cr.actions:
@@ -864,11 +885,13 @@ class Engine:
     def _run_actions(self, case: Case, actions: tuple[ir.Action, ...], t: int, rule: str, occurrence: int,
                      ctx: Ctx | None, cr: CRule | None = None) -> None:
         """Build, record and emit ``actions``; ``ctx`` is built here only if an action reads variables."""
-        if case.held:
+        if case.held_invoice or case.held_customer:
             return
         state = self.cp.states[case.state].name
         event = ctx.event if ctx is not None else None
         ctx_actions = self.cp.ctx_actions
+        at = self.clock.iso(t)
+        prefix = f"{self.cp.key}/{case.id}/{state}#{case.entry_no}/{rule}/{occurrence}/"
         for i, action in enumerate(actions):
             if ctx is None and (self.explain or id(action) in ctx_actions):
                 ctx = Ctx(self, case, t)
@@ -881,28 +904,28 @@ class Engine:
                 inv = event.invoice
             else:
                 inv = rec.get("invoice")
-            key = f"{self.cp.key}/{case.id}/{state}#{case.entry_no}/{rule}/{occurrence}/{i}"
+            params = rec["params"]
             out = {
-                "key": key,
-                "at": self.clock.iso(t),
+                "key": prefix + str(i),
+                "at": at,
                 "type": action.kind,
                 "case": case.id,
                 "invoice": inv,
                 "customer": case.customer.id,
                 "state": state,
                 "rule": rule,
-                "params": rec["params"],
+                "params": params,
                 "amount": rec.get("amount"),
                 "currency": case.currency,
             }
-            capped = rec["params"].get("capped_from") if isinstance(rec.get("params"), dict) else None
+            capped = params.get("capped_from")
             if capped is not None:
                 out["capped_from"] = capped  # SPEC §1: a capped amount carries capped_from
             if self.explain:
                 out["explain"] = self._explain(cr, ctx) if cr is not None else {"trigger": rule.replace("_", " ")}
             self._emit(case, action, out, t)
             if case.trace is not None:
-                self._trace(case, t, "action", type=action.kind, key=key, params=out["params"], amount=out["amount"])
+                self._trace(case, t, "action", type=action.kind, key=out["key"], params=params, amount=out["amount"])
 
     def _still_wanted(self, case: Case, rec: dict, t: int) -> bool:
         """A deferred contact goes out at its slot only if its case is still being collected:

@@ -34,7 +34,7 @@ class Ledger:
         "paid", "credits", "discounts", "written_off", "cancelled", "interest_from", "closed", "history",
     )
 
-    def __init__(self, invoice, currency: str, amount: Decimal) -> None:
+    def __init__(self, invoice, currency: str, amount: Decimal, track: bool = True) -> None:
         self.invoice = invoice
         self.currency = currency
         self.amount = amount
@@ -50,8 +50,9 @@ class Ledger:
         self.cancelled = ZERO
         self.interest_from = None      # date of the last interest posting (None: due date)
         self.closed = False            # cancelled: no longer part of the case
-        # (local date, principal, balance) after the changes of that day, since the last interest posting
-        self.history: list[tuple[_dt.date, Decimal, Decimal]] = []
+        # (local date, principal, balance) after the changes of that day, since the last interest posting;
+        # None when nothing reads it (track=False: a policy without interest actions)
+        self.history: list[tuple[_dt.date, Decimal, Decimal]] | None = [] if track else None
 
     @property
     def balance(self) -> Decimal:
@@ -171,7 +172,7 @@ class Ledger:
     # ------------------------------------------------------------------ interest
     def _note(self, day: _dt.date | None) -> None:
         """Remember the base after a change on ``day`` (the last change of a day wins)."""
-        if day is None:
+        if day is None or self.history is None:
             return
         entry = (day, max(self.principal, ZERO), max(self.balance, ZERO))
         hist = self.history

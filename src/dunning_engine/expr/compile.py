@@ -214,6 +214,10 @@ class _Compiler:
                         return pyop(a.amount, b.amount)
                 elif ta in _NUMBERS and tb in _NUMBERS:
                     return pyop(a, b)
+                elif ta is Money and tb in _NUMBERS:  # 'balance <= 0': a number is money of the same currency
+                    return pyop(a.amount, b)
+                elif tb is Money and ta in _NUMBERS:
+                    return pyop(a, b.amount)
                 try:
                     return R.compare(op, a, b)
                 except R.EvalError as e:
