@@ -114,11 +114,12 @@ def test_batch_equals_instant_by_instant(name, data):
 
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
-def test_batch_in_several_steps_equals_one_run(data):
+def test_batch_in_several_steps_and_any_window_equals_one_run(data):
     policy = POLICIES["saas_overdue_usd"]
     invoices, events, customers = data.draw(portfolios(policy.currency))
     one = simulate(policy, invoices=invoices, events=events, customers=customers, until=UNTIL, batch=False)
     engine = Engine(policy)
+    engine.batch_window = data.draw(st.sampled_from([1, 3600, 86400, 7 * 86400, 400 * 86400]))
     from dunning_engine.io.readers import Rejects, read_customers, read_events, read_invoices
 
     tz = engine.clock.tz
@@ -160,3 +161,22 @@ def test_chain_errors_are_reported_in_time_order_in_batches():
     assert len(runs[0].engine.errors) == 4
     assert [e.case for e in runs[0].engine.errors] == ["I3", "I2", "I1", "I0"]  # I3 falls due first
     assert everything(runs[0]) == everything(runs[1])
+
+
+def test_a_caller_that_stops_reading_midway_leaves_every_case_queued():
+    policy = POLICIES["ladder"]
+    invoices = [{"id": f"I{i}", "customer": "C", "amount": "100", "issued": "2026-01-01",
+                 "due": f"2026-01-{10 + i}"} for i in range(5)]
+    whole = simulate(policy, invoices=invoices, until=UNTIL, batch=False).actions
+    engine = Engine(policy)
+    engine.batch_window = 3 * 86400
+    from dunning_engine.io.readers import Rejects, read_invoices
+
+    for inv in read_invoices(invoices, default_currency="USD", rejects=Rejects()):
+        engine.add_invoice(inv)
+    run = engine.run(dt.datetime(2026, 8, 31, tzinfo=engine.clock.tz))
+    first = [next(run) for _ in range(4)]
+    run.close()  # the caller stops reading: every case stays queued for a later run
+    assert "_wake_at" not in engine.__dict__
+    assert all(c.next_wake is not None for c in engine.cases.values())
+    assert first == whole[:4]

@@ -101,6 +101,7 @@ class Engine:
         self.explain = explain
         # Run independent cases one at a time (see _run_batch); False keeps the instant-by-instant scheduler.
         self.batch = batch
+        self.batch_window = 7 * 86400  # seconds of time run per case at a time (see _run_batch)
         self._shared_updates = False  # a customer_updated event reaches cases that share the customer
         self.chain_limit = chain_limit
         self.cases: dict[str, Case] = {}
@@ -349,71 +350,85 @@ class Engine:
                 and not (self._shared_updates and self.cp.scope == "invoice"))
 
     def _run_batch(self, u: int) -> Iterator[dict]:
-        """Run every case due by ``u`` to ``u`` in a local loop, one case after another.
+        """Run the cases due by ``u`` window by window, each case alone in a local loop.
 
         Cases that share nothing (see ``_independent``) give the same actions, states and
-        errors whichever order they run in; only the output order must be that of time. So
-        each case runs alone, from its next wake-up to ``u``, with the same ``_wake`` and
-        ``_schedule`` as the instant-by-instant loop, and its actions wait in per-instant
-        buckets. Cases run in order of their first wake-up: once every case due by instant
-        S has run, nothing can still be emitted before S, and those buckets are written.
-        Memory for waiting actions stays bounded by the cases in flight, and each case's
-        objects stay hot in the processor's cache while it runs.
+        errors whichever order they run in; only the output order must be that of time.
+        Time is cut into windows of ``batch_window`` seconds. In a window, every case due
+        in it runs alone, from its next wake-up to the window's end, with the same
+        ``_wake`` and ``_schedule`` as the instant-by-instant loop, while its actions wait
+        in per-instant buckets. Cases run in order of their first wake-up: once every case
+        due by instant S has run, nothing can still be emitted before S, and those buckets
+        are written. So the actions waiting are at most a window's, and a case's objects
+        stay hot in the processor's cache through all its steps in the window.
         """
-        by_ord = self._by_ord
-        todo = sorted((c.next_wake, c.ord) for c in by_ord if c.next_wake is not None and c.next_wake <= u)
-        self._instants.clear()
-        self._buckets.clear()
-        wake = self._wake
+        by_ord, instants, buckets = self._by_ord, self._instants, self._buckets
+        wake, schedule = self._wake, self._schedule
         pending: dict[int, list] = {}  # instant -> [(case id, emission seq, record)]
         times: list[int] = []          # heap of the instants in pending
         out = self._out
         errors, warnings = self.errors, self.warnings
-        new_errors: list[tuple[int, int, int, Any]] = []
-        new_warnings: list[tuple[int, int, int, Any]] = []
-        self._wake_at = _local_wake_at  # _schedule records the next wake-up on the case only
+        found: list[tuple[int, int, int, list, Any]] = []  # (instant, case, index, list, error or warning)
+        todo: list[tuple[int, int]] = []
         try:
-            for first, o in todo:
-                while times and times[0] < first:
+            while instants and instants[0] <= u:
+                end = min(u, instants[0] + self.batch_window - 1)
+                # The cases due in this window (stale bucket entries skipped), by next wake-up, then creation.
+                todo = []
+                while instants and instants[0] <= end:
+                    t0 = heappop(instants)
+                    todo.extend((t0, o) for o in buckets.pop(t0) if by_ord[o].next_wake == t0)
+                todo.sort()
+                self._wake_at = _local_wake_at  # _schedule records the next wake-up on the case only
+                for first, o in todo:
+                    while times and times[0] < first:
+                        yield from _sorted_records(pending.pop(heappop(times)))
+                    case = by_ord[o]
+                    while True:
+                        t = case.next_wake
+                        if t is None or t > end:
+                            break
+                        case.next_wake = None
+                        ne, nw = len(errors), len(warnings)
+                        wake(case, t)
+                        schedule(case)
+                        if out:
+                            bucket = pending.get(t)
+                            if bucket is None:
+                                pending[t] = out[:]
+                                heappush(times, t)
+                            else:
+                                bucket.extend(out)
+                            out.clear()
+                        if len(errors) != ne or len(warnings) != nw:
+                            found.extend((t, o, i, errors, errors[i]) for i in range(ne, len(errors)))
+                            found.extend((t, o, i, warnings, warnings[i]) for i in range(nw, len(warnings)))
+                del self._wake_at
+                self._requeue(todo)
+                todo = []
+                while times:
                     yield from _sorted_records(pending.pop(heappop(times)))
-                case = by_ord[o]
-                while True:
-                    t = case.next_wake
-                    if t is None or t > u:
-                        break
-                    case.next_wake = None
-                    ne, nw = len(errors), len(warnings)
-                    wake(case, t)
-                    self._schedule(case)
-                    if out:
-                        bucket = pending.get(t)
-                        if bucket is None:
-                            pending[t] = out[:]
-                            heappush(times, t)
-                        else:
-                            bucket.extend(out)
-                        out.clear()
-                    if len(errors) != ne:
-                        new_errors.extend((t, o, i, errors[i]) for i in range(ne, len(errors)))
-                    if len(warnings) != nw:
-                        new_warnings.extend((t, o, i, warnings[i]) for i in range(nw, len(warnings)))
-            while times:
-                yield from _sorted_records(pending.pop(heappop(times)))
         finally:
-            del self._wake_at
+            self.__dict__.pop("_wake_at", None)
+            self._requeue(todo)  # when the caller stopped reading in the middle of a window
             # Errors and warnings in the order the instant-by-instant loop reports them: by time, then case.
-            for found, kept in ((new_errors, errors), (new_warnings, warnings)):
-                if found:
-                    del kept[len(kept) - len(found):]
-                    kept.extend(x[3] for x in sorted(found, key=lambda x: x[:3]))
-            # Every case waits for its next wake-up in the shared queue again.
-            for case in by_ord:
-                nxt = case.next_wake
-                if nxt is not None:
-                    case.next_wake = None
-                    self._wake_at(case, nxt)
+            for kept in (errors, warnings):
+                mine = sorted((x[:3], x[4]) for x in found if x[3] is kept)
+                if mine:
+                    del kept[len(kept) - len(mine):]
+                    kept.extend(x for _, x in mine)
         if self._now is None or u > self._now:
             self._now = u
+
+    def _requeue(self, todo: list[tuple[int, int]]) -> None:
+        """Put the cases of a window back in the shared queue at their next wake-up."""
+        by_ord = self._by_ord
+        for _, o in todo:
+            case = by_ord[o]
+            nxt = case.next_wake
+            if nxt is not None:
+                case.next_wake = None
+                self._wake_at(case, nxt)
 
     def advance(self, until) -> list[dict]:
         return list(self.run(until))

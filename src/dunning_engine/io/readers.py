@@ -169,11 +169,33 @@ def parse_instant(text: str, tz: ZoneInfo) -> _dt.datetime:
                          "(such as 2026-02-08 or 2026-02-08T09:00:00-03:00)") from None
     try:
         if value.tzinfo is None:
+            if _steady_day(tz, value.date()):
+                return value.replace(tzinfo=tz)  # no clock change that day: every local time exists once
             # Round trip through UTC so that a non-existent local time becomes a real instant.
             return value.replace(tzinfo=tz).astimezone(_dt.timezone.utc).astimezone(tz)
         return value.astimezone(tz)
     except (OverflowError, ValueError):
         raise ValueError(f"'{text}' is out of the supported range of dates") from None
+
+
+_STEADY: dict[tuple[ZoneInfo, _dt.date], bool] = {}
+
+
+def _steady_day(tz: ZoneInfo, day: _dt.date) -> bool:
+    """True when ``tz`` keeps one UTC offset all through ``day`` (no daylight-saving change)."""
+    key = (tz, day)
+    steady = _STEADY.get(key)
+    if steady is None:
+        try:
+            start = _dt.datetime.combine(day, _dt.time(), tzinfo=tz)
+            end = _dt.datetime.combine(day + _dt.timedelta(days=1), _dt.time(), tzinfo=tz)
+            steady = start.utcoffset() == end.utcoffset() == start.replace(hour=12).utcoffset()
+        except OverflowError:
+            steady = False
+        if len(_STEADY) > 100_000:
+            _STEADY.clear()
+        _STEADY[key] = steady
+    return steady
 
 
 _DATES: dict[str, _dt.date] = {}
@@ -498,7 +520,7 @@ class _EventRules:
         for k, v in rec.items():
             if k not in consumed:
                 fields[k] = _exact(v)
-        ev.fields = fields
+        ev.fields = fields or _NO_ATTRS  # most events carry no other fields: share one read-only mapping
         return ev
 
 
