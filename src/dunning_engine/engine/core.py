@@ -65,8 +65,8 @@ class Case:
         self.entry_no = 0
         self.entries: list[int] | None = None  # entries into each state, by state index
         self.gen = 0
-        self.timers: list[list] = []       # [fire_t, orig_t, order, crule, occurrence]
-        self.conds: list[bool] = []
+        self.timers: list[list] = ()       # [fire_t, orig_t, order, crule, occurrence]; () until armed
+        self.conds: list[bool] = ()
         self.cond_wake = NEVER
         self.fired: dict[int, int] | None = None
         self.events: list | None = None    # heap of (t, input seq, arrival seq, Event), created on first event
@@ -515,8 +515,8 @@ class Engine:
         case.entry_no = n
         case.gen += 1
         case.fired = None
-        case.timers = []
-        case.conds = []
+        case.timers = [] if cs.timers else ()  # (): shared, for the many states without timers
+        case.conds = ()
         case.cond_wake = NEVER
         if case.trace is not None:
             self._trace(case, t, "enter", state=cs.name)
@@ -798,7 +798,7 @@ class Engine:
     def _close_cancelled(self, case: Case) -> None:
         if case.scope_invoice and case.ledger is not None and case.ledger.closed:
             case.closed = True
-            case.timers = []
+            case.timers = ()
 
     def _after_change(self, case: Case, t: int) -> None:
         if case.held or case.state < 0 or self.cp.states[case.state].final:

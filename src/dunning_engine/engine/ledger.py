@@ -72,15 +72,20 @@ class Ledger:
         for part in allocation:
             if rest <= 0:
                 break
+            # A zero take changes nothing (amounts never have positive exponents), so the shared
+            # zeros stay shared: a paid ledger does not hold new zero objects.
             if part == "interest":
                 take = min(rest, self.interest_unpaid)
-                self.interest_unpaid -= take
+                if take:
+                    self.interest_unpaid -= take
             elif part == "fees":
                 take = min(rest, self.fees_unpaid)
-                self.fees_unpaid -= take
+                if take:
+                    self.fees_unpaid -= take
             else:
                 take = min(rest, max(self.principal, ZERO))
-                self.principal -= take
+                if take:
+                    self.principal -= take
             split[part] += take
             rest -= take
         if rest > 0:

@@ -292,7 +292,7 @@ def _currency(value: Any, field: str) -> str:
         raise _Reject(f"currency must be an ISO 4217 code such as \"USD\", not {_json_type(value)}", field)
     code = value.strip()
     if is_currency(code):
-        return code
+        return sys.intern(code)  # one string object per currency, not one per record
     if is_currency(code.upper()):
         raise _Reject(f"'{value}' is not a currency code", field, f"currency codes are upper case: '{code.upper()}'")
     raise _Reject(f"'{value}' is not an ISO 4217 currency code", field)
@@ -370,7 +370,7 @@ class _InvoiceRules:
 
     def build(self, rec: dict, prefix: str = "") -> Invoice:
         id_ = _text(rec, "id", required=True, prefix=prefix)
-        customer = _text(rec, "customer", required=True, prefix=prefix)
+        customer = sys.intern(_text(rec, "customer", required=True, prefix=prefix))  # shared by its invoices
         raw_amount = rec.get("amount")
         if raw_amount is None:
             raise _Reject("missing required field 'amount'", prefix + "amount", _misspelt("amount", rec))
