@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dunning_engine.engine.records import EVENT_FIELDS, Customer, Event, Invoice
@@ -802,3 +802,87 @@ def test_parse_decimal_accepts_plain_ascii_decimals_only():
     for bad in ("1e3", "nan", "inf", "1_000", "1-2", ".", "", "+", "1.2.3", "--1", "\u0663", "\uff11"):
         with pytest.raises(ValueError):
             parse_decimal(bad)
+
+
+# ---------------------------------------------------------------- the quick path gives what the full checks give
+
+_TEXTS = st.sampled_from(["I-1", " I-1", "I-1 ", "", "C-9", "ñandú", "1"])
+_AMOUNT_TEXTS = st.sampled_from(["100", "100.50", "100.5", "100.505", "0", "-5", " 7 ", "", "1e3", "1,000", "abc", "19.90"])
+_DATE_TEXTS = st.sampled_from(["2026-01-01", "2026-02-15", " 2026-01-10", "2026-13-01", "20260101", ""])
+
+
+_ODD = st.one_of(_TEXTS, _AMOUNT_TEXTS, _DATE_TEXTS, st.sampled_from(
+    ["USD", "CLP", "usd", "XXX", "payment", "credit_note", "2026-03-08T02:30:00", "2026-03-09T10:00:00",
+     "2026-11-01T01:30", "2026-02-01", "2026-02-01T10:00:00-03:00", "yesterday"]), st.none(), st.integers(-3, 3))
+
+
+def _varied(base: dict, keys: list[str]):
+    """Records close to a well-formed one: up to three fields replaced by odd values, dropped or added."""
+    def vary(changes):
+        rec = dict(base)
+        for key, value, drop in changes:
+            if drop:
+                rec.pop(key, None)
+            else:
+                rec[key] = value
+        return rec
+    return st.lists(st.tuples(st.sampled_from(keys), _ODD, st.booleans()), max_size=3).map(vary)
+
+
+_INVOICE = {"id": "I-1", "customer": "C-1", "amount": "19.90", "currency": "USD", "issued": "2026-01-01",
+            "due": "2026-01-31"}
+
+
+@settings(max_examples=400, deadline=None)
+@given(_varied(_INVOICE, list(_INVOICE) + ["po"]), st.sampled_from(["USD", "CLP", None]))
+@example({**_INVOICE, "id": " I-1"}, None)
+@example({**_INVOICE, "customer": "C-1 "}, None)
+@example({**_INVOICE, "amount": "19.905"}, None)
+@example({**_INVOICE, "due": "2025-12-31"}, None)
+def test_the_quick_invoice_path_agrees_with_the_full_checks(rec, default):
+    from dunning_engine.io.readers import _InvoiceRules
+
+    rules = _InvoiceRules(default)
+    quick = rules.quick(dict(rec))
+    if quick is None:
+        return
+    full = rules.full(dict(rec))  # raises if the quick path took a record the full checks refuse
+    assert (quick.id, quick.customer, quick.currency, quick.issued, quick.due, dict(quick.attrs)) == \
+           (full.id, full.customer, full.currency, full.issued, full.due, dict(full.attrs))
+    assert str(quick.amount) == str(full.amount)
+
+
+_PAYMENT = {"type": "payment", "at": "2026-02-01T10:00:00", "id": "P-1", "invoice": "I-1", "amount": "19.90"}
+
+
+@settings(max_examples=400, deadline=None)
+@given(_varied(_PAYMENT, list(_PAYMENT) + ["method", "currency"]))
+@example({**_PAYMENT, "invoice": " I-1"})
+@example({**_PAYMENT, "id": "P-1 "})
+@example({**_PAYMENT, "amount": "-5"})
+@example({**_PAYMENT, "at": "2026-03-08T02:30:00"})
+def test_the_quick_event_path_agrees_with_the_full_checks(rec):
+    from dunning_engine.io.readers import _EventRules
+
+    rules = _EventRules(ZoneInfo("America/New_York"), "USD")
+    kind = rec.get("type")
+    quick = rules.quick(dict(rec), kind) if kind in ("payment", "credit_note") else None
+    if quick is None:
+        return
+    full = rules.full(dict(rec))
+    for name in ("type", "id", "invoice", "customer", "currency", "date", "new_invoice"):
+        assert getattr(quick, name) == getattr(full, name), name
+    assert quick.at == full.at and quick.at.utcoffset() == full.at.utcoffset() and quick.at.fold == full.at.fold
+    assert str(quick.amount) == str(full.amount) and dict(quick.fields) == dict(full.fields)
+
+
+def test_well_formed_records_take_the_quick_path():
+    from zoneinfo import ZoneInfo
+
+    from dunning_engine.io.readers import _EventRules, _InvoiceRules
+
+    inv = {"id": "I-1", "customer": "C-1", "amount": "19.90", "currency": "USD", "issued": "2026-01-01", "due": "2026-01-31"}
+    assert _InvoiceRules(None).quick(inv) is not None
+    assert _InvoiceRules(None).quick({**inv, "po": "X"}) is None  # extra attributes: the full path
+    ev = {"type": "payment", "at": "2026-02-01T10:00:00", "invoice": "I-1", "amount": "19.90", "id": "P-1"}
+    assert _EventRules(ZoneInfo("America/New_York"), "USD").quick(ev, "payment") is not None

@@ -369,6 +369,10 @@ class _InvoiceRules:
         self.default_currency = default_currency
 
     def build(self, rec: dict, prefix: str = "") -> Invoice:
+        """The invoice of record ``rec``; raises ``_Reject`` saying why not."""
+        return (None if prefix else self.quick(rec)) or self.full(rec, prefix)
+
+    def full(self, rec: dict, prefix: str = "") -> Invoice:
         id_ = _text(rec, "id", required=True, prefix=prefix)
         customer = sys.intern(_text(rec, "customer", required=True, prefix=prefix))  # shared by its invoices
         raw_amount = rec.get("amount")
@@ -394,6 +398,52 @@ class _InvoiceRules:
         return Invoice(id_, customer, amount, currency, issued, due, attrs)
 
 
+    def quick(self, rec: dict) -> Invoice | None:
+        """The common, well-formed invoice, built from caches; None sends it through ``build``'s checks.
+
+        Only a record that ``build`` accepts as it is takes this path (text fields without blanks
+        around them, no extra attributes), and it gives the same invoice: amounts and dates are
+        validated once per distinct text by the same functions, and the objects are shared.
+        """
+        has_currency = "currency" in rec
+        if len(rec) != 5 + has_currency:
+            return None
+        id_, customer, raw, issued, due = rec.get("id"), rec.get("customer"), rec.get("amount"), rec.get("issued"), rec.get("due")
+        if not (type(id_) is str and type(customer) is str and type(raw) is str and type(issued) is str
+                and type(due) is str and id_ and customer and id_ == id_.strip() and customer == customer.strip()):
+            return None
+        cur = rec["currency"] if has_currency else self.default_currency
+        if type(cur) is not str:
+            return None
+        hit = _AMOUNTS.get((raw, cur))
+        if hit is None:
+            try:
+                code = _currency(cur, "currency")
+                if not raw.strip():
+                    return None
+                hit = (_exact_in(_money(raw, "amount", positive_message=""), code, "amount"), code)
+            except _Reject:
+                return None
+            if len(_AMOUNTS) > 100_000:
+                _AMOUNTS.clear()
+            _AMOUNTS[(raw, cur)] = hit
+        day_issued, day_due = _DATES.get(issued), _DATES.get(due)
+        if day_issued is None or day_due is None:
+            try:
+                day_issued, day_due = parse_date(issued), parse_date(due)
+            except ValueError:
+                return None
+        if day_due < day_issued:
+            return None
+        return Invoice(id_, sys.intern(customer), hit[0], hit[1], day_issued, day_due, _NO_ATTRS)
+
+
+# (amount text, currency text) -> (amount, currency code): validated once per distinct pair.
+_AMOUNTS: dict[tuple[str, str], tuple[Decimal, str]] = {}
+# amount text -> amount, for events of kinds in _QUICK_EVENTS
+_EVENT_AMOUNTS: dict[str, Decimal] = {}
+_QUICK_EVENTS = frozenset({"payment", "credit_note"})
+_QUICK_EVENT_KEYS = frozenset({"type", "at", "id", "invoice", "amount"})
 _INVOICE_KNOWN = frozenset({"id", "customer", "amount", "currency", "issued", "due"})
 _CUSTOMER_TEXT = ("name", "email", "phone", "language", "country", "segment")
 _EVENT_BASE = frozenset({"type", "at", "id", "invoice", "customer"})
@@ -431,6 +481,11 @@ class _EventRules:
         self.invoices = _InvoiceRules(default_currency)
 
     def build(self, rec: dict) -> Event:
+        """The event of record ``rec``; raises ``_Reject`` saying why not."""
+        kind = rec.get("type")
+        return (self.quick(rec, kind) if kind in _QUICK_EVENTS else None) or self.full(rec)
+
+    def full(self, rec: dict) -> Event:
         kind = rec.get("type")
         if kind is None:
             raise _Reject("missing required field 'type'", "type", _misspelt("type", rec))
@@ -521,6 +576,34 @@ class _EventRules:
             if k not in consumed:
                 fields[k] = _exact(v)
         ev.fields = fields or _NO_ATTRS  # most events carry no other fields: share one read-only mapping
+        return ev
+
+    def quick(self, rec: dict, kind: str) -> Event | None:
+        """A well-formed payment or credit note without extra fields, built from caches; None sends
+        it through ``build``'s checks (which give the same event for every record taken here)."""
+        if not rec.keys() <= _QUICK_EVENT_KEYS:
+            return None
+        id_, invoice, raw, at_raw = rec.get("id"), rec.get("invoice"), rec.get("amount"), rec.get("at")
+        if not (type(invoice) is str and type(raw) is str and type(at_raw) is str and invoice
+                and invoice == invoice.strip() and (id_ is None or (type(id_) is str and id_ and id_ == id_.strip()))):
+            return None
+        amount = _EVENT_AMOUNTS.get(raw)
+        if amount is None:
+            try:
+                if not raw.strip():
+                    return None
+                amount = _money(raw, "amount", positive_message="")
+            except _Reject:
+                return None
+            if len(_EVENT_AMOUNTS) > 100_000:
+                _EVENT_AMOUNTS.clear()
+            _EVENT_AMOUNTS[raw] = amount
+        try:
+            at = parse_instant(at_raw, self.tz)
+        except ValueError:
+            return None
+        ev = Event(kind, at, id_, invoice, None, amount)
+        ev.fields = _NO_ATTRS
         return ev
 
 
