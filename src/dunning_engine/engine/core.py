@@ -440,9 +440,8 @@ class Engine:
 
     def _flush(self) -> list[dict]:
         out = self._out
-        out.sort(key=lambda x: (x[0], x[1]))
         self._out = []
-        return [rec for _, _, rec in out]
+        return _sorted_records(out)
 
     def _schedule(self, case: Case) -> None:
         if case.failed or case.closed:
@@ -943,7 +942,11 @@ class Engine:
                 out["capped_from"] = capped  # SPEC §1: a capped amount carries capped_from
             if self.explain:
                 out["explain"] = self._explain(cr, ctx) if cr is not None else {"trigger": rule.replace("_", " ")}
-            self._emit(case, action, out, t)
+            if self.contact is None:  # nothing can defer it: straight to the output (see _emit)
+                self._emitted += 1
+                self._out.append((case.id, self._emitted, out))
+            else:
+                self._emit(case, action, out, t)
             if case.trace is not None:
                 self._trace(case, t, "action", type=action.kind, key=out["key"], params=params, amount=out["amount"])
 
@@ -1051,12 +1054,8 @@ def _local_wake_at(case: Case, t: int) -> None:
 
 
 def _sorted_records(bucket: list) -> list[dict]:
-    bucket.sort(key=_case_then_seq)
+    bucket.sort()  # (case id, emission seq, record): seqs are unique, so records are never compared
     return [rec for _, _, rec in bucket]
-
-
-def _case_then_seq(x: tuple) -> tuple:
-    return (x[0], x[1])
 
 
 def _count_firing(case: Case, cr: CRule) -> int:
