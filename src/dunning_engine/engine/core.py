@@ -258,6 +258,8 @@ class Engine:
             if event.currency is not None and event.currency != case.ledgers[event.invoice].currency:
                 raise reject(f"currency {event.currency} does not match invoice {event.invoice} in "
                              f"{case.ledgers[event.invoice].currency}", "currency")
+            if case.scope_invoice:
+                event.invoice = case.id  # the equal string the case already holds: one copy per invoice
             self._push_event(case, t, event)
         elif event.customer is not None:
             cases = self.customer_cases.get(event.customer)
