@@ -67,12 +67,12 @@ def portfolio(n: int, seed: int = 7, horizon_days: int = 180, late: bool = True)
     return invoices, events
 
 
-def bench_core(invoices, events, until: str, pause_gc: bool = True, batch: bool = True) -> dict:
+def bench_core(invoices, events, until: str, pause_gc: bool = True) -> dict:
     from dunning_engine import Engine, load_policy
     from dunning_engine.io.readers import Rejects, parse_instant, read_events, read_invoices
 
     policy = load_policy(POLICY)
-    engine = Engine(policy, batch=batch)
+    engine = Engine(policy)
     tz = engine.clock.tz
     bad = Rejects()
     inv = list(read_invoices(invoices, tz=tz, default_currency="USD", rejects=bad))
@@ -139,8 +139,6 @@ def main() -> None:
         print("core:", json.dumps(results["core"]), flush=True)
         results["core_with_gc"] = bench_core(invoices, events, until, pause_gc=False)
         print("core, cyclic GC left on:", json.dumps(results["core_with_gc"]), flush=True)
-        results["core_instant"] = bench_core(invoices, events, until, batch=False)
-        print("core, instant-by-instant scheduler:", json.dumps(results["core_instant"]), flush=True)
     if args.only in (None, "e2e"):
         with tempfile.TemporaryDirectory() as tmp:
             results["e2e"] = bench_e2e(invoices, events, until, Path(tmp))

@@ -94,15 +94,10 @@ class Case:
 class Engine:
     """Runs one policy over a portfolio. ``explain=True`` keeps a trace per case and adds ``explain`` to actions."""
 
-    def __init__(self, policy: ir.Policy | CompiledPolicy, *, explain: bool = False, chain_limit: int = CHAIN_LIMIT,
-                 batch: bool = True) -> None:
+    def __init__(self, policy: ir.Policy | CompiledPolicy, *, explain: bool = False, chain_limit: int = CHAIN_LIMIT) -> None:
         self.cp = policy if isinstance(policy, CompiledPolicy) else CompiledPolicy(policy)
         self.clock = self.cp.clock
         self.explain = explain
-        # Run independent cases one at a time (see _run_batch); False keeps the instant-by-instant scheduler.
-        self.batch = batch
-        self.batch_window = 7 * 86400  # seconds of time run per case at a time (see _run_batch)
-        self._shared_updates = False  # a customer_updated event reaches cases that share the customer
         self.chain_limit = chain_limit
         self.cases: dict[str, Case] = {}
         self._by_ord: list[Case] = []
@@ -244,8 +239,6 @@ class Engine:
         if self._now is not None and t < self._now:
             raise reject(f"event at {event.at.isoformat()} is before the engine's clock ({self.clock.iso(self._now)})", "at",
                          "feed events before advancing the clock past them")
-        if event.type == "customer_updated":
-            self._shared_updates = True
         if event.type == "invoice_issued":
             if event.new_invoice is None:
                 raise reject("invoice_issued needs an 'invoice' object", "invoice")
@@ -304,9 +297,6 @@ class Engine:
         """Process every case up to and including ``until``; yield actions in order."""
         u = until if isinstance(until, int) else (
             self.clock.day_start(until) if not isinstance(until, _dt.datetime) else self.clock.instant(until))
-        if self._independent():
-            yield from self._run_batch(u)
-            return
         instants = self._instants
         buckets = self._buckets
         by_ord = self._by_ord
@@ -348,94 +338,6 @@ class Engine:
             yield from self._flush()
         if self._now is None or u > self._now:
             self._now = u
-
-    def _independent(self) -> bool:
-        """Can cases run one at a time? Yes when nothing couples them: no contact rules (limits count
-        a customer's contacts across cases), nothing deferred, and no customer_updated event changing
-        a customer that several invoice-scope cases read."""
-        return (self.batch and self.contact is None and not self._deferred and not self._out
-                and not (self._shared_updates and self.cp.scope == "invoice"))
-
-    def _run_batch(self, u: int) -> Iterator[dict]:
-        """Run the cases due by ``u`` window by window, each case alone in a local loop.
-
-        Cases that share nothing (see ``_independent``) give the same actions, states and
-        errors whichever order they run in; only the output order must be that of time.
-        Time is cut into windows of ``batch_window`` seconds. In a window, every case due
-        in it runs alone, from its next wake-up to the window's end, with the same
-        ``_wake`` and ``_schedule`` as the instant-by-instant loop, while its actions wait
-        in per-instant buckets, written in time order when the window is done. So the
-        actions waiting are at most a window's; a case's objects stay hot in the
-        processor's cache through all its steps in the window; and cases run in creation
-        order, the order they mostly have in memory.
-        """
-        by_ord, instants, buckets = self._by_ord, self._instants, self._buckets
-        wake, schedule = self._wake, self._schedule
-        pending: dict[int, list] = {}  # instant -> [(case id, emission seq, record)]
-        times: list[int] = []          # heap of the instants in pending
-        out = self._out
-        errors, warnings = self.errors, self.warnings
-        found: list[tuple[int, int, int, list, Any]] = []  # (instant, case, index, list, error or warning)
-        todo: list[int] = []
-        try:
-            while instants and instants[0] <= u:
-                end = min(u, instants[0] + self.batch_window - 1)
-                # The cases due in this window (stale bucket entries skipped), by next wake-up, then creation.
-                todo = []
-                while instants and instants[0] <= end:
-                    t0 = heappop(instants)
-                    todo.extend(o for o in buckets.pop(t0) if by_ord[o].next_wake == t0)
-                # In creation order, which is mostly the order of the cases in memory: far fewer
-                # processor cache misses than jumping from case to case in time order.
-                todo.sort()
-                self._wake_at = _local_wake_at  # _schedule records the next wake-up on the case only
-                for o in todo:
-                    case = by_ord[o]
-                    while True:
-                        t = case.next_wake
-                        if t is None or t > end:
-                            break
-                        case.next_wake = None
-                        ne, nw = len(errors), len(warnings)
-                        wake(case, t)
-                        schedule(case)
-                        if out:
-                            bucket = pending.get(t)
-                            if bucket is None:
-                                pending[t] = out[:]
-                                heappush(times, t)
-                            else:
-                                bucket.extend(out)
-                            out.clear()
-                        if len(errors) != ne or len(warnings) != nw:
-                            found.extend((t, o, i, errors, errors[i]) for i in range(ne, len(errors)))
-                            found.extend((t, o, i, warnings, warnings[i]) for i in range(nw, len(warnings)))
-                del self._wake_at
-                self._requeue(todo)
-                todo = []
-                while times:
-                    yield from _sorted_records(pending.pop(heappop(times)))
-        finally:
-            self.__dict__.pop("_wake_at", None)
-            self._requeue(todo)  # when the caller stopped reading in the middle of a window
-            # Errors and warnings in the order the instant-by-instant loop reports them: by time, then case.
-            for kept in (errors, warnings):
-                mine = sorted((x[:3], x[4]) for x in found if x[3] is kept)
-                if mine:
-                    del kept[len(kept) - len(mine):]
-                    kept.extend(x for _, x in mine)
-        if self._now is None or u > self._now:
-            self._now = u
-
-    def _requeue(self, todo: list[int]) -> None:
-        """Put the cases of a window back in the shared queue at their next wake-up."""
-        by_ord = self._by_ord
-        for o in todo:
-            case = by_ord[o]
-            nxt = case.next_wake
-            if nxt is not None:
-                case.next_wake = None
-                self._wake_at(case, nxt)
 
     def advance(self, until) -> list[dict]:
         return list(self.run(until))
@@ -1047,12 +949,6 @@ class Engine:
                 rec["error"] = case.failed
             out.append(rec)
         return out
-
-
-def _local_wake_at(case: Case, t: int) -> None:
-    """``_wake_at`` while cases run one at a time: keep the earliest wake-up on the case, queue nothing."""
-    if case.next_wake is None or t < case.next_wake:
-        case.next_wake = t
 
 
 def _sorted_records(bucket: list) -> list[dict]:

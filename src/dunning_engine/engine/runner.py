@@ -42,15 +42,13 @@ class Result:
         return next((s["balance"] for s in self.states if s["case"] == case), None)
 
 
-def simulate(policy, *, invoices, customers=(), events=(), until, since=None, explain: bool = False,
-             batch: bool = True) -> Result:
+def simulate(policy, *, invoices, customers=(), events=(), until, since=None, explain: bool = False) -> Result:
     """Run ``policy`` (an ``ir.Policy``, a path or policy text) over records in memory or files.
 
     ``invoices``, ``customers`` and ``events`` are what the readers accept: paths,
     lines, or dicts shaped like the JSONL records of SPEC §4. ``until`` and
     ``since`` are dates, datetimes or their ISO text. Invalid records land in
-    ``Result.rejects``; the rest is processed. ``batch=False`` runs every case
-    instant by instant (see ``Engine``); the results are the same.
+    ``Result.rejects``; the rest is processed.
     """
     import datetime as _dt
 
@@ -59,7 +57,7 @@ def simulate(policy, *, invoices, customers=(), events=(), until, since=None, ex
 
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
-    engine = Engine(policy, explain=explain, batch=batch)
+    engine = Engine(policy, explain=explain)
     install_rates(engine, policy)  # rates: tables (files relative to the policy file)
     tz = engine.clock.tz
 
