@@ -190,3 +190,24 @@ def test_the_explain_trace_shows_how_a_payment_was_allocated():
     r = run(CHARGES.format(allocation=""), [inv()], ev, explain=True)
     (entry,) = [e for e in r.engine.cases["A1"].trace if e["what"] == "allocated"]
     assert (entry["interest"], entry["fees"], entry["principal"], entry["credit"]) == (D("30"), D("30"), 0, 0)
+
+
+def test_a_settled_ledger_shares_its_zeros_and_keeps_every_digit():
+    import datetime as dt
+    from decimal import Decimal
+
+    from dunning_engine.engine.ledger import Ledger
+
+    def settle(amount):
+        led = Ledger(None, "USD", Decimal(amount))
+        led.pay(Decimal(amount), day=dt.date(2026, 1, 5))
+        return led
+
+    a, b = settle("120.00"), settle("35.50")
+    assert (str(a.principal), str(a.paid), str(a.balance)) == ("0.00", "120.00", "0.00")
+    assert a.principal is b.principal  # one shared 0.00, not one per ledger
+    assert str(settle("7").principal) == "0" and settle("7").principal is not a.principal  # 0 is not 0.00
+    # 0 + 1E+2 is 100: the ledger adds rather than keeping the payment's own spelling
+    odd = Ledger(None, "USD", Decimal("100"))
+    odd.pay(Decimal("1E+2"))
+    assert str(odd.paid) == "100" and odd.balance == 0

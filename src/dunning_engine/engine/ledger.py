@@ -20,12 +20,30 @@ interest posting, so a partial payment between two postings is honoured.
 from __future__ import annotations
 
 import datetime as _dt
-from decimal import Decimal
+from decimal import Decimal, getcontext
 
 __all__ = ["Ledger", "DEFAULT_ALLOCATION"]
 
 ZERO = Decimal(0)
 DEFAULT_ALLOCATION = ("interest", "fees", "principal")
+
+
+_ZEROS: dict[tuple, Decimal] = {}
+
+
+def _shared_zero(value: Decimal) -> Decimal:
+    """``value``, or for a zero the one shared object of the same sign and digits (``0.00`` stays
+    ``0.00``): a settled ledger then holds no zero of its own."""
+    if value:
+        return value
+    key = value.as_tuple()
+    return _ZEROS.setdefault(key, value)
+
+
+def _exact_sum_with_zero(amount: Decimal) -> bool:
+    """True when ``0 + amount`` is ``amount`` digit for digit (no exponent above 0, no rounding)."""
+    sign, digits, exponent = amount.as_tuple()
+    return isinstance(exponent, int) and exponent <= 0 and len(digits) <= getcontext().prec
 
 
 class Ledger:
@@ -66,7 +84,10 @@ class Ledger:
         Returns how the payment was split: ``{"interest": .., "fees": .., "principal": .., "credit": ..}``
         (``credit``: the overpayment kept in the customer's favour).
         """
-        self.paid += amount
+        if self.paid is ZERO and amount > 0 and _exact_sum_with_zero(amount):
+            self.paid = amount  # 0 + amount, without a new object: same value, same digits
+        else:
+            self.paid += amount
         rest = amount
         split = {"interest": ZERO, "fees": ZERO, "principal": ZERO, "credit": ZERO}
         for part in allocation:
@@ -85,7 +106,7 @@ class Ledger:
             else:
                 take = min(rest, max(self.principal, ZERO))
                 if take:
-                    self.principal -= take
+                    self.principal = _shared_zero(self.principal - take)
             split[part] += take
             rest -= take
         if rest > 0:
