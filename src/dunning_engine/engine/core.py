@@ -608,14 +608,17 @@ class Engine:
             if case.trace is not None:
                 self._trace(case, t, "skipped", rule=cr.name, **self._why_not(cr, ctx))
             return False
-        fired = case.fired
-        if fired is None:
-            fired = case.fired = {}
-        n = fired[cr.order] = fired.get(cr.order, 0) + 1  # firings in this state entry: the key's occurrence
+        if occurrence is None:
+            # The key's occurrence of an event rule: its firings in this state entry. (A timer
+            # knows its own occurrence, so timers need no count: no dict for most cases.)
+            fired = case.fired
+            if fired is None:
+                fired = case.fired = {}
+            occurrence = fired[cr.order] = fired.get(cr.order, 0) + 1
         if case.trace is not None:
             self._trace(case, t, "fired", rule=cr.name, **self._explain(cr, ctx))
         if cr.actions:
-            self._run_actions(case, cr.actions, t, cr.name, occurrence or n, ctx, cr)
+            self._run_actions(case, cr.actions, t, cr.name, occurrence, ctx, cr)
         if cr.goto is not None:
             self._transition(case, cr.goto, t)
             return True
