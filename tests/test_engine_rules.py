@@ -253,3 +253,32 @@ def test_now_based_condition_wakes_at_the_exact_instant_across_a_dst_change():
     r = run(text, inv, until="2026-03-20")
     # 8 March 2026 is the US spring-forward day: entered 6 March 00:00 EST, + 3 days = 9 March 00:00 EDT.
     assert [a["at"] for a in r.actions] == ["2026-03-09T00:00:00-04:00", "2026-03-11T00:00:01-04:00"]
+
+
+def test_entries_into_a_state_are_counted_in_the_key_across_re_entries():
+    from dunning_engine import load_policy
+    from dunning_engine.engine.runner import simulate
+
+    policy = load_policy("""
+policy: pingpong
+version: 1
+currency: USD
+states:
+  a:
+    initial: true
+    on_enter: [{remind: {template: a}}]
+    rules:
+      - on: payment_failed
+        goto: b
+  b:
+    on_enter: [{remind: {template: b}}]
+    rules:
+      - on: payment_failed
+        goto: a
+""")
+    events = [{"type": "payment_failed", "at": f"2026-01-0{d}T10:00:00", "invoice": "I1", "reason": "x"}
+              for d in (2, 3, 4, 5)]
+    r = simulate(policy, invoices=[{"id": "I1", "customer": "C1", "amount": "10.00", "currency": "USD",
+                                    "issued": "2026-01-01", "due": "2026-01-31"}], events=events, until="2026-02-01")
+    keys = [a["key"].split("/")[2] for a in r.actions]
+    assert keys == ["a#1", "b#1", "a#2", "b#2", "a#3"]

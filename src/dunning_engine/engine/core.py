@@ -65,7 +65,7 @@ class Case:
         self.previous: int | None = None
         self.entered = 0
         self.entry_no = 0
-        self.entries: list[int] | None = None  # entries into each state, by state index
+        self.entries: int | list[int] = 0  # entries into each state: a bit per state, or counts (see _enter)
         self.gen = 0
         self.timers: list[list] = ()       # [fire_t, orig_t, order, crule, occurrence]; () until armed
         self.conds: list[bool] = ()
@@ -456,11 +456,16 @@ class Engine:
         cs = self.cp.states[index]
         case.state = index
         case.entered = t
+        # Entries into each state (the key's '#n'): a bit per state while none was entered twice
+        # (no list per case for the common path through the states), then a count per state.
         entries = case.entries
-        if entries is None:
-            entries = case.entries = [0] * len(self.cp.states)
-        n = entries[index] + 1
-        entries[index] = n
+        if type(entries) is list:
+            n = entries[index] = entries[index] + 1
+        elif not (entries >> index) & 1:
+            n, case.entries = 1, entries | (1 << index)
+        else:
+            counts = case.entries = [(entries >> i) & 1 for i in range(len(self.cp.states))]
+            n = counts[index] = 2
         case.entry_no = n
         case.gen += 1
         case.fired = None
