@@ -67,8 +67,8 @@ class Case:
         self.entry_no = 0
         self.entries: int | list[int] = 0  # entries into each state: a bit per state, or counts (see _enter)
         self.gen = 0
-        self.timers: list[list] = ()       # [fire_t, orig_t, order, crule, occurrence]; () until armed
-        self.conds: list[bool] = ()
+        self.timers: list[list] | tuple = ()  # [fire_t, orig_t, order, crule, occurrence]; () until armed
+        self.conds: list[bool] | tuple = ()
         self.cond_wake = NEVER
         self.fired: dict[int, int] | None = None
         self.events: list | None = None    # heap of (t, input seq, arrival seq, Event), created on first event
@@ -489,17 +489,14 @@ class Engine:
                 for cr in cs.timers_in_order:
                     when = send_time(day + cr.at_delta)
                     timers.append([when if when > t else t, when, cr.order, cr, 1, when])
-                if cs.conds:
-                    case.conds = [False] * len(cs.conds)
-                    self._eval_conds(case, t)
-                return
-            ctx = None
-            for cr in cs.timers:
-                if cr.at_field is None and ctx is None:
-                    ctx = Ctx(self, case, t)
-                self._arm(case, cr, t, ctx, occurrence=1)
-            if len(case.timers) > 1:
-                case.timers.sort(key=_timer_key)
+            else:
+                ctx = None
+                for cr in cs.timers:
+                    if cr.at_field is None and ctx is None:
+                        ctx = Ctx(self, case, t)
+                    self._arm(case, cr, t, ctx, occurrence=1)
+                if len(case.timers) > 1:
+                    case.timers.sort(key=_timer_key)
         if cs.conds:
             case.conds = [False] * len(cs.conds)
             self._eval_conds(case, t)
@@ -616,10 +613,7 @@ class Engine:
         if occurrence is None:
             # The key's occurrence of an event rule: its firings in this state entry. (A timer
             # knows its own occurrence, so timers need no count: no dict for most cases.)
-            fired = case.fired
-            if fired is None:
-                fired = case.fired = {}
-            occurrence = fired[cr.order] = fired.get(cr.order, 0) + 1
+            occurrence = _count_firing(case, cr)
         if case.trace is not None:
             self._trace(case, t, "fired", rule=cr.name, **self._explain(cr, ctx))
         if cr.actions:
@@ -895,11 +889,7 @@ class Engine:
                 out["capped_from"] = capped  # SPEC §1: a capped amount carries capped_from
             if self.explain:
                 out["explain"] = self._explain(cr, ctx) if cr is not None else {"trigger": rule.replace("_", " ")}
-            if self.contact is None:  # nothing can defer it: straight to the output (see _emit)
-                self._emitted += 1
-                self._out.append((case.id, self._emitted, out))
-            else:
-                self._emit(case, action, out, t)
+            self._emit(case, action, out, t)
             if case.trace is not None:
                 self._trace(case, t, "action", type=action.kind, key=out["key"], params=params, amount=out["amount"])
 

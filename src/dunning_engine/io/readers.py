@@ -178,6 +178,13 @@ def parse_instant(text: str, tz: ZoneInfo) -> _dt.datetime:
         raise ValueError(f"'{text}' is out of the supported range of dates") from None
 
 
+def _remember(cache: dict, key: Any, value: Any) -> None:
+    """Keep ``value`` in a cache of parsed text, emptied when it grows past 100,000 entries."""
+    if len(cache) > 100_000:
+        cache.clear()
+    cache[key] = value
+
+
 _STEADY: dict[tuple[ZoneInfo, _dt.date], bool] = {}
 
 
@@ -192,9 +199,7 @@ def _steady_day(tz: ZoneInfo, day: _dt.date) -> bool:
             steady = start.utcoffset() == end.utcoffset() == start.replace(hour=12).utcoffset()
         except OverflowError:
             steady = False
-        if len(_STEADY) > 100_000:
-            _STEADY.clear()
-        _STEADY[key] = steady
+        _remember(_STEADY, key, steady)
     return steady
 
 
@@ -424,9 +429,7 @@ class _InvoiceRules:
                 hit = (_exact_in(_money(raw, "amount", positive_message=""), code, "amount"), code)
             except _Reject:
                 return None
-            if len(_AMOUNTS) > 100_000:
-                _AMOUNTS.clear()
-            _AMOUNTS[(raw, cur)] = hit
+            _remember(_AMOUNTS, (raw, cur), hit)
         day_issued, day_due = _DATES.get(issued), _DATES.get(due)
         if day_issued is None or day_due is None:
             try:
@@ -595,9 +598,7 @@ class _EventRules:
                 amount = _money(raw, "amount", positive_message="")
             except _Reject:
                 return None
-            if len(_EVENT_AMOUNTS) > 100_000:
-                _EVENT_AMOUNTS.clear()
-            _EVENT_AMOUNTS[raw] = amount
+            _remember(_EVENT_AMOUNTS, raw, amount)
         try:
             at = parse_instant(at_raw, self.tz)
         except ValueError:
