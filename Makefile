@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto  # two workers on a two-core machine; -m "not slow" for a quick loop
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

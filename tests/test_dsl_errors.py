@@ -307,12 +307,14 @@ def outcome(text) -> None:
     assert isinstance(policy, ir.Policy)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=300))
 def test_arbitrary_text_gives_a_policy_or_a_policy_error(text):
     outcome(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.integers(0, len(SAMPLE)), st.integers(0, 8),
                           st.lists(ALPHABET, max_size=4).map("".join)),

@@ -264,6 +264,7 @@ def plain_strings(x, path="policy"):
 ROUNDTRIP = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @ROUNDTRIP
 @given(policies())
 def test_random_policy_survives_dsl_and_yaml(doc):
@@ -280,6 +281,7 @@ def test_random_policy_survives_dsl_and_yaml(doc):
     assert to_yaml(load_policy_text(text, format="yaml")) == text
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(policies())
 def test_fmt_with_comments_is_idempotent_and_keeps_every_comment(doc):

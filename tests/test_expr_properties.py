@@ -14,6 +14,8 @@ import datetime as dt
 import functools
 from decimal import Decimal
 
+import pytest
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -244,6 +246,7 @@ def test_reparsed_positions_cover_their_text(tree):
 
 # -- 4. evaluation never leaks another exception -------------------------------------------------------
 
+@pytest.mark.slow
 @SETTINGS
 @given(typed_trees)
 def test_compiled_expressions_evaluate_or_raise_eval_error(tree):

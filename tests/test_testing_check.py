@@ -131,6 +131,7 @@ def found(tmp_path_factory):
     return r, out
 
 
+@pytest.mark.slow
 def test_check_finds_the_planted_bug_and_prints_a_minimal_scenario(found):
     """Issue 7, 'done when': dunning check finds a planted bug and prints a minimal failing scenario."""
     r, out = found
@@ -178,6 +179,7 @@ def test_the_printed_scenario_fails_until_the_bug_is_fixed(found, tmp_path):
     assert again.output.rstrip().endswith("deterministic, paid_means_settled, fees_capped")
 
 
+@pytest.mark.slow
 def test_check_json_output(tmp_path):
     p = tmp_path / "neg.yaml"
     p.write_text("policy: neg\ncurrency: USD\ninvariants:\n  impossible: balance < 0\nstates:\n  open: {initial: true}\n")
@@ -195,6 +197,7 @@ def test_check_json_output(tmp_path):
     assert "impossible" in doc["invariants"] and "ledger_balanced" in doc["invariants"]
 
 
+@pytest.mark.slow
 def test_check_finds_a_chain_that_only_some_inputs_reach():
     p = policy("""\
         policy: looping

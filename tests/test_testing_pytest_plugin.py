@@ -11,6 +11,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from conftest import ROOT
 
 B2B = ROOT / "policies" / "b2b_friendly_cl.yaml"
@@ -54,6 +56,7 @@ def test_the_plugin_is_registered_through_its_entry_point():
     assert eps.get("dunning_engine") == "dunning_engine.testing.pytest_plugin"
 
 
+@pytest.mark.slow
 def test_cases_are_items_and_failures_show_the_diff(tmp_path):
     project(tmp_path, {"good.test.yaml": GOOD, "bad.test.yaml": BAD,
                        "other.test.yaml": "steps:\n  - run: not a dunning file\n",
@@ -74,6 +77,7 @@ def test_cases_are_items_and_failures_show_the_diff(tmp_path):
     assert "Traceback" not in out
 
 
+@pytest.mark.slow
 def test_a_bad_scenario_file_is_a_collection_error_with_positions(tmp_path):
     project(tmp_path, {"broken.test.yaml": GOOD.replace("until: 2026-03-04", "untill: 2026-03-04")})
     code, out = pytest_in(tmp_path)
@@ -84,6 +88,7 @@ def test_a_bad_scenario_file_is_a_collection_error_with_positions(tmp_path):
     assert "Traceback" not in out
 
 
+@pytest.mark.slow
 def test_collection_can_be_turned_off_and_projects_without_scenarios_see_nothing(tmp_path):
     project(tmp_path, {"good.test.yaml": GOOD, "test_plain.py": "def test_plain():\n    assert True\n"},
             ini="dunning_scenarios = false\n")

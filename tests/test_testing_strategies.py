@@ -78,6 +78,7 @@ def test_amounts_follow_the_currency():
     check()
 
 
+@pytest.mark.slow
 def test_segments_come_from_the_policy():
     from dunning_engine.testing.strategies import policy_literals
 

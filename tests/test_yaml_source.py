@@ -596,6 +596,7 @@ def test_oversize_documents_are_refused_at_once():
     assert "too large" in refused(wide).message
 
 
+@pytest.mark.slow
 def test_many_nodes_are_refused():
     err = refused("[" + ",".join(["a"] * (yaml_source.MAX_NODES + 5)) + "]")
     assert "too many nodes" in err.message

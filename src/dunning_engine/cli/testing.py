@@ -104,9 +104,9 @@ def check(policy: str, examples: int, seed: str, max_invoices: int, max_events: 
     from ..policy.load import load_policy
 
     try:
-        import hypothesis  # noqa: F401 - a dependency, but say so plainly if it is missing
+        import hypothesis  # noqa: F401 - the optional extra [check]: say so plainly if it is missing
     except ImportError:
-        click.echo("error: dunning check needs Hypothesis (pip install hypothesis)", err=True)
+        click.echo("error: dunning check needs Hypothesis: pip install 'dunning-engine[check]'", err=True)
         sys.exit(1)
     from ..testing.fuzz import check_policy
 
