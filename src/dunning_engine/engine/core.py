@@ -614,10 +614,9 @@ class Engine:
             # The key's occurrence of an event rule: its firings in this state entry. (A timer
             # knows its own occurrence, so timers need no count: no dict for most cases.)
             occurrence = _count_firing(case, cr)
-        if case.trace is not None:
-            self._trace(case, t, "fired", rule=cr.name, **self._explain(cr, ctx))
+        why = self._fired(case, cr, ctx, t)
         if cr.actions:
-            self._run_actions(case, cr.actions, t, cr.name, occurrence, ctx, cr)
+            self._run_actions(case, cr.actions, t, cr.name, occurrence, ctx, why)
         if cr.goto is not None:
             self._transition(case, cr.goto, t)
             return True
@@ -636,10 +635,9 @@ class Engine:
             case.conds[i] = value
             if value and not before:
                 n = _count_firing(case, cr)
-                if case.trace is not None:
-                    self._trace(case, t, "fired", rule=cr.name, **self._explain(cr, ctx))
+                why = self._fired(case, cr, ctx, t)
                 if cr.actions:
-                    self._run_actions(case, cr.actions, t, cr.name, n, ctx, cr)
+                    self._run_actions(case, cr.actions, t, cr.name, n, ctx, why)
                 if cr.goto is not None:
                     self._transition(case, cr.goto, t)
                     return
@@ -849,8 +847,11 @@ class Engine:
 
     # ------------------------------------------------------------------ actions
     def _run_actions(self, case: Case, actions: tuple[ir.Action, ...], t: int, rule: str, occurrence: int,
-                     ctx: Ctx | None, cr: CRule | None = None) -> None:
-        """Build, record and emit ``actions``; ``ctx`` is built here only if an action reads variables."""
+                     ctx: Ctx | None, why: dict | None = None) -> None:
+        """Build, record and emit ``actions``; ``ctx`` is built here only if an action reads variables.
+
+        ``why`` is the firing rule's explanation (``_explain``), read before its actions ran: with
+        ``--explain`` every action of the rule carries it, as the trace's 'fired' entry does."""
         if case.held_invoice or case.held_customer:
             return
         state = self.cp.states[case.state].name
@@ -888,7 +889,7 @@ class Engine:
             if capped is not None:
                 out["capped_from"] = capped  # SPEC §1: a capped amount carries capped_from
             if self.explain:
-                out["explain"] = self._explain(cr, ctx) if cr is not None else {"trigger": rule.replace("_", " ")}
+                out["explain"] = why if why is not None else {"trigger": rule.replace("_", " ")}
             self._emit(case, action, out, t)
             if case.trace is not None:
                 self._trace(case, t, "action", type=action.kind, key=out["key"], params=params, amount=out["amount"])
@@ -953,6 +954,16 @@ class Engine:
         ])) or None
         exprs = [cr.when, cr.unless, cr.expr, cr.starting]
         return {"trigger": trig, "guard": guard, "values": self._values(exprs, ctx)}
+
+    def _fired(self, case: Case, cr: CRule, ctx: Ctx | None, t: int) -> dict | None:
+        """Trace a rule that fires and return its explanation, read once, before its actions change
+        anything (a fee must not show in the balance its own guard read): the trace and ``--explain``
+        both show this one. None when nobody asked for explanations."""
+        if case.trace is None:
+            return None
+        why = self._explain(cr, ctx)
+        self._trace(case, t, "fired", rule=cr.name, **why)
+        return why
 
     def _why_not(self, cr: CRule, ctx: Ctx) -> dict:
         info = self._explain(cr, ctx)
