@@ -26,10 +26,11 @@ from ..policy import ir
 from ..values import Duration, Money, Percent, quantize
 from .actions import build_action
 from .clock import FIRST_DAY, LAST_DAY, NEVER, DateOutOfRange
-from .compiled import PREVIOUS, CompiledPolicy, CRule
+from .compiled import PREVIOUS, RETURN, CompiledPolicy, CRule
 from .context import Ctx
 from .ledger import Ledger
 from .records import Customer, Event, Invoice
+from .returns import Frame, away_text, leave, resume
 
 __all__ = ["Engine", "Case", "CHAIN_LIMIT"]
 
@@ -48,7 +49,7 @@ class Case:
 
     __slots__ = (
         "id", "ord", "scope_invoice", "customer", "ledger", "ledgers", "focus", "currency",
-        "state", "previous", "entered", "entry_no", "entries", "gen", "timers", "conds", "cond_wake",
+        "state", "previous", "back", "entered", "entry_no", "entries", "gen", "timers", "conds", "cond_wake",
         "fired", "events", "held_invoice", "held_customer", "started", "start", "closed", "failed",
         "next_wake", "reminders", "promise", "promise_paid", "promise_check", "offer", "plan", "plan_offer", "trace",
     )
@@ -65,6 +66,7 @@ class Case:
         self.currency = currency
         self.state = -1
         self.previous: int | None = None
+        self.back: Frame | None = None  # the entry to resume on 'goto: return' (a returns.Frame), in returning states
         self.entered = 0
         self.entry_no = 0
         self.entries: int | list[int] = 0  # entries into each state: a bit per state, or counts (see _enter)
@@ -171,6 +173,8 @@ class Engine:
         self._rates: dict[str, tuple[list[_dt.date], list[Any]]] = {}
         self._waiting: dict[str, list[Event]] = {}  # customer events that came before the customer's first case
         self.atom_cache: dict = {}  # CRule -> clock atoms of its guard (see wake.py)
+        # States with a 'goto: return' rule: entering one keeps the entry left (returns.py)
+        self._returning = frozenset(cs.index for cs in self.cp.states if any(cr.goto == RETURN for cr in cs.rules))
 
     # ------------------------------------------------------------------ input
     def add_customer(self, customer: Customer) -> None:
@@ -554,14 +558,57 @@ class Engine:
 
     def _transition(self, case: Case, goto: int, t: int) -> None:
         old = self.cp.states[case.state]
+        if goto == RETURN:
+            self._return(case, t)
+            return
         target = case.previous if goto == PREVIOUS else goto
         if target is None:
             raise EngineError(f"goto previous from '{old.name}', but the case has no previous state", case=case.id,
                               help="use goto: previous only in states that are entered from another state")
-        if old.on_exit:
+        returning = self._returning
+        pause = returning and target in returning
+        if old.on_exit and not pause:
             self._run_actions(case, old.on_exit, t, "on_exit", 1, None)
+        if pause:  # the entry is paused, not ended: kept to be resumed by 'goto: return' (returns.py)
+            case.back, forgotten = leave(case, t)
+            if forgotten is not None:
+                self._end_paused(case, forgotten, t)
+        elif case.back is not None:
+            self._end_paused(case, case.back, t)
+            case.back = None
         case.previous = case.state
         self._enter(case, target, t)
+
+    def _end_paused(self, case: Case, frame, t: int) -> None:
+        """Paused entries the case can no longer return to end now, innermost first: their ``on_exit`` runs
+        (so every entry's ``on_exit`` runs once, when the entry ends), keyed with their own entry."""
+        while frame is not None:
+            cs = self.cp.states[frame.state]
+            self._trace(case, t, "ended", state=cs.name, why="left for a state that may return to it, "
+                                                             "and the case will not")
+            if cs.on_exit:
+                self._run_actions(case, cs.on_exit, t, "on_exit", 1, None, entry=(frame.state, frame.entry_no))
+            frame = frame.back
+
+    def _return(self, case: Case, t: int) -> None:
+        """``goto: return``: resume the entry the case left for this state, its clock moved by the time away."""
+        old = self.cp.states[case.state]
+        frame = case.back
+        if frame is None:
+            raise EngineError(f"goto return from '{old.name}', but the case has no state to return to", case=case.id,
+                              help="'return' goes back to the state the case came from: use it in states that are "
+                                   "entered from another state, not in the initial state")
+        if old.on_exit:
+            self._run_actions(case, old.on_exit, t, "on_exit", 1, None)
+        self._chain += 1
+        if self._chain > self.chain_limit:
+            raise _ChainTooLong()
+        away = resume(self, case, frame, t)
+        cs = self.cp.states[case.state]
+        if case.trace is not None:
+            self._trace(case, t, "return", state=cs.name, away=away_text(away))
+        if cs.conds:
+            self._eval_conds(case, t)
 
     # ------------------------------------------------------------------ timers
     def _arm(self, case: Case, cr: CRule, t: int, ctx: Ctx | None, occurrence: int, base: int | None = None) -> None:
@@ -632,6 +679,13 @@ class Engine:
         timers = case.timers
         while timers and timers[0][0] <= t and not (case.held_invoice or case.held_customer or case.closed):
             fire_t, orig, order, cr, occurrence, base = timers.pop(0)
+            if cr.kind == "every":
+                # The next occurrence is armed before this one runs, so that it stays with the entry
+                # if this very rule leaves for a state that may return (returns.py). The series counts
+                # from its first tick (its own time, 'orig', for the first occurrence).
+                self._arm(case, cr, t, None, occurrence + 1, base=orig if occurrence == 1 else base)
+                if len(timers) > 1:
+                    timers.sort(key=_timer_key)
             gen = case.gen
             if cr.expires is not None and t > self._expiry(orig, cr.expires):
                 if case.trace is not None:
@@ -640,18 +694,17 @@ class Engine:
                 if orig < t and case.trace is not None:
                     self._trace(case, t, "catch-up", rule=cr.name, why=f"was due {self.clock.iso(orig)}")
                 self._fire_rule(case, cr, t, None, occurrence)
-            if case.gen == gen:
-                if cr.kind == "every":
-                    self._arm(case, cr, t, None, occurrence + 1, base=base)
-                    case.timers.sort(key=_timer_key)
-                if case.conds:
-                    self._eval_conds(case, t)
+            if case.gen == gen and case.conds:
+                self._eval_conds(case, t)
             timers = case.timers  # a transition arms a new list
 
     def _rearm_at_timers(self, case: Case, t: int) -> None:
         """After a change, move pending timers whose time comes from data an event can change: ``at``
         timers, and ``every`` timers not yet started whose ``starting`` is such data. A timer whose
-        expression became null stays dormant (at NEVER) and is armed again when it has a value."""
+        expression became null stays dormant (at NEVER) and is armed again when it has a value.
+
+        ``timer[5]`` of such a timer is the time its data gave when it was last computed: a timer moved
+        by a return (returns.py) keeps its move until its data changes."""
         changed = False
         ctx = None
         for timer in case.timers:
@@ -661,11 +714,9 @@ class Engine:
             ctx = ctx or Ctx(self, case, t)
             value = (cr.expr if cr.kind == "at" else cr.starting).evaluate(ctx)
             when = NEVER if value is None else self._check_time(cr, self.clock.instant(value))
-            if when != timer[1]:
-                timer[1] = when
+            if when != timer[5]:
+                timer[1] = timer[5] = when
                 timer[0] = max(when, t)
-                if cr.kind == "every":
-                    timer[5] = when  # the first tick: later ones count from it
                 changed = True
         if changed:
             case.timers.sort(key=_timer_key)
@@ -915,18 +966,20 @@ class Engine:
 
     # ------------------------------------------------------------------ actions
     def _run_actions(self, case: Case, actions: tuple[ir.Action, ...], t: int, rule: str, occurrence: int,
-                     ctx: Ctx | None, why: dict | None = None) -> None:
+                     ctx: Ctx | None, why: dict | None = None, entry: tuple[int, int] | None = None) -> None:
         """Build, record and emit ``actions``; ``ctx`` is built here only if an action reads variables.
 
         ``why`` is the firing rule's explanation (``_explain``), read before its actions ran: with
-        ``--explain`` every action of the rule carries it, as the trace's 'fired' entry does."""
+        ``--explain`` every action of the rule carries it, as the trace's 'fired' entry does. ``entry``
+        (state index, entry number) names another entry than the current one (a paused entry's on_exit)."""
         if case.held_invoice or case.held_customer:
             return
-        state = self.cp.states[case.state].name
+        index, entry_no = entry if entry is not None else (case.state, case.entry_no)
+        state = self.cp.states[index].name
         event = ctx.event if ctx is not None else None
         ctx_actions = self.cp.ctx_actions
         at = self.clock.iso(t)
-        prefix = f"{self.cp.key}/{case.id}/{state}#{case.entry_no}/{rule}/{occurrence}/"
+        prefix = f"{self.cp.key}/{case.id}/{state}#{entry_no}/{rule}/{occurrence}/"
         for i, action in enumerate(actions):
             if ctx is None and (self.explain or id(action) in ctx_actions):
                 ctx = Ctx(self, case, t)
