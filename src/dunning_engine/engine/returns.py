@@ -108,9 +108,11 @@ def resume(engine: Any, case: Any, frame: Frame, t: int) -> _dt.timedelta:
 
 
 def away_text(away: _dt.timedelta) -> str:
-    """``10 days``, ``2 days 03:30:00``, ``0:45:00``: a time away for people."""
-    if not away.seconds:
-        return f"{away.days} day" + ("s" if away.days != 1 else "")
-    if not away.days:
-        return str(away)
-    return f"{away.days} day" + ("s" if away.days != 1 else "") + " " + str(_dt.timedelta(seconds=away.seconds))
+    """``10 days``, ``16 days 5 hours``, ``45 minutes``: a time away for people."""
+    seconds = int(away.total_seconds())
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        n, seconds = divmod(seconds, size)
+        if n:
+            parts.append(f"{n} {unit}" + ("s" if n != 1 else ""))
+    return " ".join(parts) or "0 seconds"
