@@ -4,12 +4,15 @@ No on_exit/on_enter of the state returned to, every timer of that entry that had
 the time spent away, and the keys go on from where they were. docs/decisions.md lists the details tested here.
 """
 
+import datetime as dt
 import json
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from conftest import run
+from conftest import policy, run
 
 from dunning_engine import load_policy_text
 from dunning_engine.cli.main import cli
@@ -371,3 +374,39 @@ def test_dunning_run_and_fmt_on_a_dsl_policy_with_return(tmp_path):
     assert r.exit_code == 0, r.output
     (action,) = [json.loads(line) for line in r.output.splitlines() if line.startswith("{")]
     assert action["at"] == "2026-02-18T00:00:00+00:00"  # entered Feb 1 00:00, + 7 days + 10 days away
+
+
+# ------------------------------------------------------------------------------------ properties
+
+@st.composite
+def dispute_streams(draw):
+    events = []
+    for _ in range(draw(st.integers(0, 10))):
+        minute = draw(st.integers(0, 80 * 24 * 60))
+        at = (dt.datetime(2026, 1, 25) + dt.timedelta(minutes=minute)).isoformat()
+        typ = draw(st.sampled_from(["dispute_opened", "dispute_resolved", "payment", "hold", "release"]))
+        events.append(ev(typ, at, **({"amount": "100"} if typ == "payment" else {})))
+    return sorted(events, key=lambda e: e["at"])
+
+
+NESTING = LADDER.replace("    except: [disputed]\n", "")
+
+
+@settings(max_examples=40, deadline=None)
+@given(dispute_streams())
+def test_with_returns_keys_never_repeat_and_a_run_split_in_two_is_one_run(events):
+    whole = run(NESTING, INV, events, until="2026-06-30T00:00:00+00:00")
+    k = keys(whole)
+    assert len(set(k)) == len(k) and not whole.errors
+    p = policy(NESTING)
+    from dunning_engine.engine.core import Engine
+    from dunning_engine.io.readers import Rejects, read_events, read_invoices
+
+    engine = Engine(p)
+    for inv in read_invoices(INV, tz=engine.clock.tz, default_currency="USD", rejects=Rejects()):
+        engine.add_invoice(inv)
+    for e in read_events(events, tz=engine.clock.tz, default_currency="USD", rejects=Rejects()):
+        engine.add_event(e)
+    utc = dt.timezone.utc
+    split = engine.advance(dt.datetime(2026, 2, 15, tzinfo=utc)) + engine.advance(dt.datetime(2026, 6, 30, tzinfo=utc))
+    assert split == whole.actions
