@@ -30,7 +30,7 @@ from .compiled import PREVIOUS, RETURN, CompiledPolicy, CRule
 from .context import Ctx
 from .ledger import Ledger
 from .records import Customer, Event, Invoice
-from .returns import Frame, away_text, leave, resume
+from .returns import Frame, come_back, end_paused, leave
 
 __all__ = ["Engine", "Case", "CHAIN_LIMIT"]
 
@@ -501,8 +501,14 @@ class Engine:
             undo[id(led)] = (led, led.snapshot())
 
     # ------------------------------------------------------------------ states
-    def _enter(self, case: Case, index: int, t: int) -> None:
+    def _chain_step(self) -> None:
+        """One more transition in the chain of this instant; an error past the bound (``chain_limit``)."""
         self._chain += 1
+        if self._chain > self.chain_limit:
+            raise _ChainTooLong()
+
+    def _enter(self, case: Case, index: int, t: int) -> None:
+        self._chain += 1  # _chain_step, inline: the hot path
         if self._chain > self.chain_limit:
             raise _ChainTooLong()
         cs = self.cp.states[index]
@@ -559,7 +565,7 @@ class Engine:
     def _transition(self, case: Case, goto: int, t: int) -> None:
         old = self.cp.states[case.state]
         if goto == RETURN:
-            self._return(case, t)
+            come_back(self, case, t)
             return
         target = case.previous if goto == PREVIOUS else goto
         if target is None:
@@ -572,43 +578,12 @@ class Engine:
         if pause:  # the entry is paused, not ended: kept to be resumed by 'goto: return' (returns.py)
             case.back, forgotten = leave(case, t)
             if forgotten is not None:
-                self._end_paused(case, forgotten, t)
+                end_paused(self, case, forgotten, t)
         elif case.back is not None:
-            self._end_paused(case, case.back, t)
+            end_paused(self, case, case.back, t)
             case.back = None
         case.previous = case.state
         self._enter(case, target, t)
-
-    def _end_paused(self, case: Case, frame, t: int) -> None:
-        """Paused entries the case can no longer return to end now, innermost first: their ``on_exit`` runs
-        (so every entry's ``on_exit`` runs once, when the entry ends), keyed with their own entry."""
-        while frame is not None:
-            cs = self.cp.states[frame.state]
-            self._trace(case, t, "ended", state=cs.name, why="left for a state that may return to it, "
-                                                             "and the case will not")
-            if cs.on_exit:
-                self._run_actions(case, cs.on_exit, t, "on_exit", 1, None, entry=(frame.state, frame.entry_no))
-            frame = frame.back
-
-    def _return(self, case: Case, t: int) -> None:
-        """``goto: return``: resume the entry the case left for this state, its clock moved by the time away."""
-        old = self.cp.states[case.state]
-        frame = case.back
-        if frame is None:
-            raise EngineError(f"goto return from '{old.name}', but the case has no state to return to", case=case.id,
-                              help="'return' goes back to the state the case came from: use it in states that are "
-                                   "entered from another state, not in the initial state")
-        if old.on_exit:
-            self._run_actions(case, old.on_exit, t, "on_exit", 1, None)
-        self._chain += 1
-        if self._chain > self.chain_limit:
-            raise _ChainTooLong()
-        away = resume(self, case, frame, t)
-        cs = self.cp.states[case.state]
-        if case.trace is not None:
-            self._trace(case, t, "return", state=cs.name, away=away_text(away))
-        if cs.conds:
-            self._eval_conds(case, t)
 
     # ------------------------------------------------------------------ timers
     def _arm(self, case: Case, cr: CRule, t: int, ctx: Ctx | None, occurrence: int, base: int | None = None) -> None:

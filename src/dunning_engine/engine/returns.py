@@ -27,9 +27,10 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from ..errors import EngineError
 from .clock import FIRST_DAY, LAST_DAY, NEVER, DateOutOfRange
 
-__all__ = ["Frame", "RETURN_DEPTH", "leave", "resume", "away_text"]
+__all__ = ["Frame", "RETURN_DEPTH", "leave", "come_back", "end_paused", "resume", "away_text"]
 
 RETURN_DEPTH = 64
 
@@ -65,6 +66,39 @@ def leave(case: Any, t: int) -> tuple[Frame, Frame | None]:
         f.depth = RETURN_DEPTH - i
     forgotten, kept[-1].back = kept[-1].back, None
     return frame, forgotten
+
+
+def come_back(engine: Any, case: Any, t: int) -> None:
+    """``goto: return`` at ``t``: the returning state's ``on_exit``, then the entry it was entered from
+    resumes, its clock moved by the time away, and its condition rules are evaluated."""
+    states = engine.cp.states
+    old = states[case.state]
+    frame = case.back
+    if frame is None:
+        raise EngineError(f"goto return from '{old.name}', but the case has no state to return to", case=case.id,
+                          help="'return' goes back to the state the case came from: use it in states that are "
+                               "entered from another state, not in the initial state")
+    if old.on_exit:
+        engine._run_actions(case, old.on_exit, t, "on_exit", 1, None)
+    engine._chain_step()
+    away = resume(engine, case, frame, t)
+    cs = states[case.state]
+    if case.trace is not None:
+        engine._trace(case, t, "return", state=cs.name, away=away_text(away))
+    if cs.conds:
+        engine._eval_conds(case, t)
+
+
+def end_paused(engine: Any, case: Any, frame: Frame | None, t: int) -> None:
+    """Paused entries the case can no longer return to end at ``t``, innermost first: their ``on_exit``
+    runs (so every entry's ``on_exit`` runs once, when the entry ends), keyed with their own entry."""
+    while frame is not None:
+        cs = engine.cp.states[frame.state]
+        engine._trace(case, t, "ended", state=cs.name, why="left for a state that may return to it, and the "
+                                                          "case will not")
+        if cs.on_exit:
+            engine._run_actions(case, cs.on_exit, t, "on_exit", 1, None, entry=(frame.state, frame.entry_no))
+        frame = frame.back
 
 
 def resume(engine: Any, case: Any, frame: Frame, t: int) -> _dt.timedelta:
