@@ -187,9 +187,9 @@ def test_graph_mermaid():
     assert "    disputed --> disputed: (any state) on dispute_opened" not in lines
     assert "    overdue --> disputed: (any state) on dispute_opened" in lines
     assert not any(line.startswith("    paid --> ") and "[*]" not in line for line in lines)
-    # goto previous
-    assert '    state "(previous state)" as previous_state' in lines
-    assert "    disputed --> previous_state: on dispute_resolved" in lines
+    # goto return
+    assert '    state "(return: the state before, resumed)" as return_state' in lines
+    assert "    disputed --> return_state: on dispute_resolved" in lines
     # what does not move is in a note
     assert "        on enter / remind \"first_notice\" via email, whatsapp" in lines
     assert out == to_mermaid(load_policy(B2B_YAML))
@@ -206,7 +206,7 @@ def test_graph_dot():
     result = invoke("graph", B2B_YAML, "--format", "dot")
     assert result.exit_code == 0
     out = result.output
-    assert out.startswith('digraph "b2b_friendly_cl@3" {')
+    assert out.startswith('digraph "b2b_friendly_cl@4" {')
     assert '"__start" -> "upcoming";' in out
     assert '"paid" [label="paid", peripheries=2];' in out
     assert ('"overdue" -> "late" [label="at due + 15 days when balance > 50000 CLP\\nfee 2% of balance max 100000 CLP"];'

@@ -162,7 +162,7 @@ def rules(draw, targets: list[str], segments: list[str], shared_states: list[str
     if do:
         r["do"] = do
     if not do or draw(st.booleans()):
-        r["goto"] = draw(pick(targets + ["previous"]))
+        r["goto"] = draw(pick(targets + ["previous", "return"]))
     if shared_states is not None and draw(st.booleans()):
         r["except"] = draw(st.lists(pick(shared_states), min_size=1, max_size=2, unique=True))
     return r

@@ -121,7 +121,7 @@ def test_json_format(tmp_path, monkeypatch):
     assert bad["file"] == "scenarios/bad.test.yaml" and bad["case"] == "wrong date" and bad["line"] == 3
     assert "date: expected 2026-03-04, got 2026-03-03" in bad["failures"][0]
     [cov] = doc["coverage"]
-    assert cov["policy"] == "b2b_friendly_cl@3" and cov["cases"] == 3
+    assert cov["policy"] == "b2b_friendly_cl@4" and cov["cases"] == 3
     assert cov["rules"]["total"] == 11
     fired = {r["name"] for r in cov["details"]["rules"] if r["covered"]}
     assert fired == {"pre_due", "upcoming.2", "any_state.1"}
@@ -149,7 +149,7 @@ def test_coverage_text_lists_what_never_fired(tmp_path, monkeypatch):
     r = invoke("test", "--coverage", "scenarios")
     assert r.exit_code == 0
     out = r.output
-    assert "coverage of b2b_friendly_cl@3 (b2b_friendly_cl.yaml), 2 case(s):" in out
+    assert "coverage of b2b_friendly_cl@4 (b2b_friendly_cl.yaml), 2 case(s):" in out
     assert "  rules fired:      3/11 (27%)" in out
     assert "  rules that never fired:" in out and "    overdue.1" in out and "b2b_friendly_cl.yaml:33:9" in out
     assert "  actions never emitted:" in out and 'late.2.do[0]' in out and "escalate to legal" in out

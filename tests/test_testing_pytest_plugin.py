@@ -73,7 +73,7 @@ def test_cases_are_items_and_failures_show_the_diff(tmp_path):
     assert "bad.test.yaml:3: case 'first notice' failed" in out
     assert "  ~ L9 2026-03-04 template=first_notice" in out and "date: expected 2026-03-04, got 2026-03-03" in out
     assert "FAILED bad.test.yaml::first notice" in out
-    assert "dunning-engine policy coverage" in out and "coverage of b2b_friendly_cl@3" in out
+    assert "dunning-engine policy coverage" in out and "coverage of b2b_friendly_cl@4" in out
     assert "Traceback" not in out
 
 

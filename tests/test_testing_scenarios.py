@@ -145,8 +145,8 @@ def test_expectations_are_checked_against_the_policy(tmp_path):
     text = load_errors(path)
     assert "unknown action type 'remnd'" in text and "did you mean 'remind'?" in text
     assert "unknown field 'tempalte' in an expected action" in text and "did you mean 'template'?" in text
-    assert "'overdu' is not a state of policy b2b_friendly_cl@3" in text
-    assert "'overdue.9' is not a rule of policy b2b_friendly_cl@3" in text
+    assert "'overdu' is not a state of policy b2b_friendly_cl@4" in text
+    assert "'overdue.9' is not a rule of policy b2b_friendly_cl@4" in text
     assert "s.test.yaml:9:16: error: no case 'A2' in this scenario" in text
     assert "'payd' is not a state" in text and "did you mean 'paid'?" in text
     assert "balance 'lots' is not an amount" in text

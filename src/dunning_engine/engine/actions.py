@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import EngineError
 from ..policy import ir
 from ..values import Duration, Money, Percent, minor_units, quantize
+from .clock import LAST_DAY, DateOutOfRange, check_day
 
 __all__ = ["build_action", "plan_schedule"]
 
@@ -144,6 +145,7 @@ def _fee(engine, case, p: dict, ctx) -> dict | None:
         params["capped_from"] = before
     if amount <= 0:
         return None
+    engine.posting(led)
     led.charge_fee(amount, engine.cp.allocation, ctx.today)
     rec = {"params": params, "amount": amount, "invoice": led.invoice.id}
     if before is not None:
@@ -180,6 +182,7 @@ def _interest(engine, case, p: dict, ctx) -> dict | None:
         if amount <= 0:
             continue  # nothing to post yet: the accrual goes on from the same start
         start = periods[0][0]
+        engine.posting(led)
         led.charge_interest(amount, engine.cp.allocation, today)
         led.posted(today)
         total += amount
@@ -219,6 +222,7 @@ def _discount(engine, case, p: dict, ctx) -> dict | None:
     led = engine.target_ledger(case, ctx.event)
     if led is None or until is None:
         return None
+    check_day(until, "the discount's 'until'")
     balance = led.balance
     if balance <= 0:
         return None
@@ -259,7 +263,13 @@ def _offer_plan(engine, case, p: dict, ctx) -> dict | None:
             params["down_payment_percent"] = str(value)
         else:
             down = quantize(_money(engine, case, value, "the down payment"), cur)
-    schedule = plan_schedule(total, n, every, first, down, cur, engine.cp.calendar)
+    try:
+        schedule = plan_schedule(total, n, every, first, down, cur, engine.cp.calendar)
+    except (OverflowError, ValueError):  # past Python's year 9999
+        raise DateOutOfRange(f"the plan's installments ({n}, every {every} from {first.isoformat()}) go past "
+                             f"year {LAST_DAY.year}") from None
+    for i, (day, _) in enumerate(schedule):
+        check_day(day, f"the date of installment {i + 1} of the plan")
     case.plan_offer = PlanOffer(schedule)
     if down > 0:
         params["down_payment"] = schedule[0][1]
@@ -275,6 +285,8 @@ def _write_off(engine, case, ctx) -> dict | None:
     total = ZERO
     for led in ledgers:
         owed = led.owed()
+        if led.balance > 0:
+            engine.posting(led)
         amount = led.write_off(ctx.today)
         if amount > 0:
             for k in parts:

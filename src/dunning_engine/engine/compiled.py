@@ -18,9 +18,10 @@ from ..policy import ir
 from ..values import Duration
 from .clock import Clock
 
-__all__ = ["CompiledPolicy", "CRule", "CState", "PREVIOUS", "CLOCK_VARIABLES"]
+__all__ = ["CompiledPolicy", "CRule", "CState", "PREVIOUS", "RETURN", "CLOCK_VARIABLES"]
 
-PREVIOUS = -1
+PREVIOUS = -1  # goto: previous (the state before, entered anew)
+RETURN = -2    # goto: return (the state before, resumed as if the time away had not passed)
 
 # Variables that no event can change: an 'at' timer reading only these never moves once armed.
 FIXED_VARIABLES = frozenset({"due", "issued", "invoice.due", "invoice.issued", "invoice.id", "entered"})
@@ -153,6 +154,8 @@ class CompiledPolicy:
                     goto = None
                     if rule.goto == "previous":
                         goto = PREVIOUS
+                    elif rule.goto == "return":
+                        goto = RETURN
                     elif rule.goto is not None:
                         goto = self.index[rule.goto]
                     cr = CRule(rule, order, goto)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 from decimal import Decimal
 from bisect import bisect_right
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from types import MappingProxyType
 from typing import Any, Iterable, Iterator
 
@@ -25,16 +25,19 @@ from ..errors import DunningError, EngineError, RecordError
 from ..policy import ir
 from ..values import Duration, Money, Percent, quantize
 from .actions import build_action
-from .clock import NEVER
-from .compiled import PREVIOUS, CompiledPolicy, CRule
+from .clock import FIRST_DAY, LAST_DAY, NEVER, DateOutOfRange
+from .compiled import PREVIOUS, RETURN, CompiledPolicy, CRule
 from .context import Ctx
 from .ledger import Ledger
 from .records import Customer, Event, Invoice
+from .returns import Frame, come_back, end_paused, leave
 
 __all__ = ["Engine", "Case", "CHAIN_LIMIT"]
 
 CHAIN_LIMIT = 64
 ZERO = Decimal(0)
+_RANGE_HELP = ("dates are limited to years 1900-2200 (SPEC §5): check this case's dates and the durations "
+               "the policy adds to them")
 
 
 class _ChainTooLong(Exception):
@@ -46,7 +49,7 @@ class Case:
 
     __slots__ = (
         "id", "ord", "scope_invoice", "customer", "ledger", "ledgers", "focus", "currency",
-        "state", "previous", "entered", "entry_no", "entries", "gen", "timers", "conds", "cond_wake",
+        "state", "previous", "back", "entered", "entry_no", "entries", "gen", "timers", "conds", "cond_wake",
         "fired", "events", "held_invoice", "held_customer", "started", "start", "closed", "failed",
         "next_wake", "reminders", "promise", "promise_paid", "promise_check", "offer", "plan", "plan_offer", "trace",
     )
@@ -63,6 +66,7 @@ class Case:
         self.currency = currency
         self.state = -1
         self.previous: int | None = None
+        self.back: Frame | None = None  # the entry to resume on 'goto: return' (a returns.Frame), in returning states
         self.entered = 0
         self.entry_no = 0
         self.entries: int | list[int] = 0  # entries into each state: a bit per state, or counts (see _enter)
@@ -158,6 +162,8 @@ class Engine:
         self._instant: int | None = None
         self._out: list[tuple[str, int, dict]] = []
         self._deferred: list[tuple[int, int, str, dict]] = []  # (instant, emission seq, case id, record)
+        self._pending: list[tuple[int, ir.Action, dict, int]] = []  # contact actions of the case being woken
+        self._undo: dict[int, tuple[Ledger, tuple]] | None = None  # ledgers' state before this instant's postings
         from .contact import build_contact
 
         self.contact = build_contact(self)  # contact rules (windows, limits, packs), None without: see contact.py
@@ -167,6 +173,8 @@ class Engine:
         self._rates: dict[str, tuple[list[_dt.date], list[Any]]] = {}
         self._waiting: dict[str, list[Event]] = {}  # customer events that came before the customer's first case
         self.atom_cache: dict = {}  # CRule -> clock atoms of its guard (see wake.py)
+        # States with a 'goto: return' rule: entering one keeps the entry left (returns.py)
+        self._returning = frozenset(cs.index for cs in self.cp.states if any(cr.goto == RETURN for cr in cs.rules))
 
     # ------------------------------------------------------------------ input
     def add_customer(self, customer: Customer) -> None:
@@ -418,39 +426,89 @@ class Engine:
         if not case.started and case.start > t:
             return  # events dated before the case starts wait for it (docs/decisions.md)
         self._chain = 0
+        mark, seq = len(self._out), self._emitted
         try:
-            if not case.started:
-                case.started = True
-                self._enter(case, self.cp.initial, t)
-            events = case.events
-            while events and events[0][0] <= t and not case.closed:
-                ev = heappop(events)[3]
-                self._apply_event(case, ev, t)
-            if case.closed or not case.started:
-                return
-            if case.promise_check <= t or (case.plan is not None and case.plan.next_check <= t):
-                self._derived(case, t)
-            timers = case.timers
-            if timers and timers[0][0] <= t:
-                self._fire_timers(case, t)
-            if case.cond_wake <= t and not (case.held_invoice or case.held_customer):
-                self._eval_conds(case, t)
+            self._advance(case, t)
+            if self._pending:
+                self._place_pending(case)
         except _ChainTooLong:
-            msg = (f"more than {self.chain_limit} transitions at {self.clock.iso(t)}; "
-                   f"the case stopped in state '{self.cp.states[case.state].name}'")
-            case.failed = msg
-            self.errors.append(EngineError(msg, case=case.id, help="look for rules whose goto leads back without a condition turning false"))
+            err = EngineError(f"more than {self.chain_limit} transitions at {self.clock.iso(t)}; "
+                              f"the case stopped in state '{self.cp.states[case.state].name}'", case=case.id,
+                              help="look for rules whose goto leads back without a condition turning false")
+        except DateOutOfRange as e:
+            err = EngineError(f"at {self.clock.iso(t)}: {e}", case=case.id, help=_RANGE_HELP)
         except EngineError as e:
-            case.failed = e.message
-            self.errors.append(e)
+            err = e
         except DunningError as e:  # an expression failed at run time (e.g. money of two currencies)
             err = EngineError(f"at {self.clock.iso(t)}: {e}", case=case.id)
-            case.failed = err.message
-            self.errors.append(err)
+        except (OverflowError, ValueError) as e:  # date arithmetic past what Python holds (year 9999)
+            if "range" not in str(e):
+                raise
+            err = EngineError(f"at {self.clock.iso(t)}: a computed date is outside years "
+                              f"{FIRST_DAY.year}-{LAST_DAY.year} ({e})", case=case.id, help=_RANGE_HELP)
+        else:
+            self._undo = None
+            return
+        self._fail(case, t, err, mark, seq)
+
+    def _advance(self, case: Case, t: int) -> None:
+        """Everything that happens to ``case`` at ``t``: its start, its events, derived events, timers
+        and condition rules."""
+        if not case.started:
+            case.started = True
+            self._enter(case, self.cp.initial, t)
+        events = case.events
+        while events and events[0][0] <= t and not case.closed:
+            ev = heappop(events)[3]
+            self._apply_event(case, ev, t)
+        if case.closed or not case.started:
+            return
+        if case.promise_check <= t or (case.plan is not None and case.plan.next_check <= t):
+            self._derived(case, t)
+        timers = case.timers
+        if timers and timers[0][0] <= t:
+            self._fire_timers(case, t)
+        if case.cond_wake <= t and not (case.held_invoice or case.held_customer):
+            self._eval_conds(case, t)
+
+    def _fail(self, case: Case, t: int, err: EngineError, mark: int, seq: int) -> None:
+        """A case error at ``t``: the case stops, reported, and what it did at ``t`` is undone (docs/decisions.md).
+
+        Its actions of ``t`` are dropped: not written and no contact booked (``mark`` and ``seq``: the
+        output's length and the emission count when the case woke), and the money its actions posted at
+        ``t`` is taken back off its ledgers. Events applied at ``t`` stay applied: they happened.
+        """
+        case.failed = err.message
+        self.errors.append(err)
+        del self._out[mark:]  # one case is processed at a time: what follows mark is this case's
+        self._pending.clear()
+        if any(d[1] > seq for d in self._deferred):  # placed before the error (contact rules)
+            self._deferred[:] = [d for d in self._deferred if d[1] <= seq]
+            heapify(self._deferred)
+        if self._undo:
+            for led, saved in self._undo.values():
+                led.restore(saved)
+        self._undo = None
+        self._trace(case, t, "failed", why=err.message)
+
+    def posting(self, led: Ledger) -> None:
+        """Called before an action posts money on ``led``: keep what to restore if the case fails at
+        this instant (see ``_fail``)."""
+        undo = self._undo
+        if undo is None:
+            undo = self._undo = {}
+        if id(led) not in undo:
+            undo[id(led)] = (led, led.snapshot())
 
     # ------------------------------------------------------------------ states
-    def _enter(self, case: Case, index: int, t: int) -> None:
+    def _chain_step(self) -> None:
+        """One more transition in the chain of this instant; an error past the bound (``chain_limit``)."""
         self._chain += 1
+        if self._chain > self.chain_limit:
+            raise _ChainTooLong()
+
+    def _enter(self, case: Case, index: int, t: int) -> None:
+        self._chain += 1  # _chain_step, inline: the hot path
         if self._chain > self.chain_limit:
             raise _ChainTooLong()
         cs = self.cp.states[index]
@@ -485,9 +543,12 @@ class Engine:
                 inv = case.ledger.invoice
                 day = inv.due if cs.sorted_shift == "due" else inv.issued
                 send_time = self.clock.send_time
+                low, high = self.clock.low, self.clock.high
                 timers = case.timers
                 for cr in cs.timers_in_order:
-                    when = send_time(day + cr.at_delta)
+                    when = send_time(_day_plus(day, cr))
+                    if when < low or when > high:
+                        self._check_time(cr, when)
                     timers.append([when if when > t else t, when, cr.order, cr, 1, when])
             else:
                 ctx = None
@@ -503,12 +564,24 @@ class Engine:
 
     def _transition(self, case: Case, goto: int, t: int) -> None:
         old = self.cp.states[case.state]
+        if goto == RETURN:
+            come_back(self, case, t)
+            return
         target = case.previous if goto == PREVIOUS else goto
         if target is None:
             raise EngineError(f"goto previous from '{old.name}', but the case has no previous state", case=case.id,
                               help="use goto: previous only in states that are entered from another state")
-        if old.on_exit:
+        returning = self._returning
+        pause = returning and target in returning
+        if old.on_exit and not pause:
             self._run_actions(case, old.on_exit, t, "on_exit", 1, None)
+        if pause:  # the entry is paused, not ended: kept to be resumed by 'goto: return' (returns.py)
+            case.back, forgotten = leave(case, t)
+            if forgotten is not None:
+                end_paused(self, case, forgotten, t)
+        elif case.back is not None:
+            end_paused(self, case, case.back, t)
+            case.back = None
         case.previous = case.state
         self._enter(case, target, t)
 
@@ -520,7 +593,7 @@ class Engine:
         clock = self.clock
         if cr.at_field is not None and case.scope_invoice:
             inv = case.ledger.invoice
-            when = clock.send_time((inv.due if cr.at_field == "due" else inv.issued) + cr.at_delta)
+            when = self._check_time(cr, clock.send_time(_day_plus(inv.due if cr.at_field == "due" else inv.issued, cr)))
             case.timers.append([when if when > t else t, when, cr.order, cr, occurrence, when])
             return
         if ctx is None:
@@ -535,12 +608,12 @@ class Engine:
                 return
             when = clock.instant(value)
         elif cr.kind == "after":
-            when = self._plus(case.entered, cr.duration)
+            when = self._plus(case.entered, cr.duration, cr)
         else:
             if cr.max is not None and occurrence > cr.max:
                 return
             if base is not None:
-                when = self._plus(base, cr.duration * (occurrence - 1))
+                when = self._plus(base, cr.duration * (occurrence - 1), cr)
             elif cr.starting is not None:
                 value = cr.starting.evaluate(ctx)
                 if value is None:  # dormant until 'starting' has a value (see _rearm_at_timers)
@@ -548,42 +621,65 @@ class Engine:
                     return
                 when = clock.instant(value)
             else:
-                when = self._plus(case.entered, cr.duration)
+                when = self._plus(case.entered, cr.duration, cr)
+        self._check_time(cr, when)
         case.timers.append([max(when, t), when, cr.order, cr, occurrence, when if base is None else base])
 
-    def _plus(self, t: int, d: Duration) -> int:
-        days = d.fixed_days
-        if days is not None:
+    def _check_time(self, cr: CRule, when: int) -> int:
+        """``when``, the time of timer ``cr``, or ``DateOutOfRange`` when it leaves years 1900-2200."""
+        return self.clock.check(when, f"the time of rule '{cr.name}'")
+
+    def _plus(self, t: int, d: Duration, cr: CRule | None = None) -> int:
+        """``t`` + ``d`` on the local wall clock (calendar durations move the date, keeping the time)."""
+        try:
+            days = d.fixed_days
             local = self.clock.datetime(t)
-            return int((local.replace(tzinfo=None) + _dt.timedelta(days=days)).replace(tzinfo=self.clock.tz).timestamp())
-        local = self.clock.datetime(t)
-        day = d.add_to(local.date(), self.cp.calendar)
-        return self.clock.at(day, local.time())
+            if days is not None:
+                return int((local.replace(tzinfo=None) + _dt.timedelta(days=days)).replace(tzinfo=self.clock.tz).timestamp())
+            day = d.add_to(local.date(), self.cp.calendar)
+            return self.clock.at(day, local.time())
+        except (OverflowError, ValueError):  # past Python's year 9999
+            what = f"the time of rule '{cr.name}'" if cr is not None else "a computed date"
+            raise DateOutOfRange(f"{what} ({self.clock.iso(t)} + {d}) is outside years "
+                                 f"{FIRST_DAY.year}-{LAST_DAY.year}") from None
+
+    def _expiry(self, orig: int, expires: Duration) -> int:
+        """The last instant a timer due at ``orig`` may still fire (beyond the years the engine holds: never)."""
+        try:
+            return self._plus(orig, expires)
+        except DateOutOfRange:
+            return NEVER
 
     def _fire_timers(self, case: Case, t: int) -> None:
         timers = case.timers
         while timers and timers[0][0] <= t and not (case.held_invoice or case.held_customer or case.closed):
             fire_t, orig, order, cr, occurrence, base = timers.pop(0)
+            if cr.kind == "every":
+                # The next occurrence is armed before this one runs, so that it stays with the entry
+                # if this very rule leaves for a state that may return (returns.py). The series counts
+                # from its first tick (its own time, 'orig', for the first occurrence).
+                self._arm(case, cr, t, None, occurrence + 1, base=orig if occurrence == 1 else base)
+                if len(timers) > 1:
+                    timers.sort(key=_timer_key)
             gen = case.gen
-            if cr.expires is not None and t > self._plus(orig, cr.expires):
+            if cr.expires is not None and t > self._expiry(orig, cr.expires):
                 if case.trace is not None:
                     self._trace(case, t, "expired", rule=cr.name, why=f"was due {self.clock.iso(orig)}, expires {cr.expires}")
             else:
                 if orig < t and case.trace is not None:
                     self._trace(case, t, "catch-up", rule=cr.name, why=f"was due {self.clock.iso(orig)}")
                 self._fire_rule(case, cr, t, None, occurrence)
-            if case.gen == gen:
-                if cr.kind == "every":
-                    self._arm(case, cr, t, None, occurrence + 1, base=base)
-                    case.timers.sort(key=_timer_key)
-                if case.conds:
-                    self._eval_conds(case, t)
+            if case.gen == gen and case.conds:
+                self._eval_conds(case, t)
             timers = case.timers  # a transition arms a new list
 
     def _rearm_at_timers(self, case: Case, t: int) -> None:
         """After a change, move pending timers whose time comes from data an event can change: ``at``
         timers, and ``every`` timers not yet started whose ``starting`` is such data. A timer whose
-        expression became null stays dormant (at NEVER) and is armed again when it has a value."""
+        expression became null stays dormant (at NEVER) and is armed again when it has a value.
+
+        ``timer[5]`` of such a timer is the time its data gave when it was last computed: a timer moved
+        by a return (returns.py) keeps its move until its data changes."""
         changed = False
         ctx = None
         for timer in case.timers:
@@ -592,12 +688,10 @@ class Engine:
                 continue
             ctx = ctx or Ctx(self, case, t)
             value = (cr.expr if cr.kind == "at" else cr.starting).evaluate(ctx)
-            when = NEVER if value is None else self.clock.instant(value)
-            if when != timer[1]:
-                timer[1] = when
+            when = NEVER if value is None else self._check_time(cr, self.clock.instant(value))
+            if when != timer[5]:
+                timer[1] = timer[5] = when
                 timer[0] = max(when, t)
-                if cr.kind == "every":
-                    timer[5] = when  # the first tick: later ones count from it
                 changed = True
         if changed:
             case.timers.sort(key=_timer_key)
@@ -614,10 +708,9 @@ class Engine:
             # The key's occurrence of an event rule: its firings in this state entry. (A timer
             # knows its own occurrence, so timers need no count: no dict for most cases.)
             occurrence = _count_firing(case, cr)
-        if case.trace is not None:
-            self._trace(case, t, "fired", rule=cr.name, **self._explain(cr, ctx))
+        why = self._fired(case, cr, ctx, t)
         if cr.actions:
-            self._run_actions(case, cr.actions, t, cr.name, occurrence, ctx, cr)
+            self._run_actions(case, cr.actions, t, cr.name, occurrence, ctx, why)
         if cr.goto is not None:
             self._transition(case, cr.goto, t)
             return True
@@ -636,10 +729,9 @@ class Engine:
             case.conds[i] = value
             if value and not before:
                 n = _count_firing(case, cr)
-                if case.trace is not None:
-                    self._trace(case, t, "fired", rule=cr.name, **self._explain(cr, ctx))
+                why = self._fired(case, cr, ctx, t)
                 if cr.actions:
-                    self._run_actions(case, cr.actions, t, cr.name, n, ctx, cr)
+                    self._run_actions(case, cr.actions, t, cr.name, n, ctx, why)
                 if cr.goto is not None:
                     self._transition(case, cr.goto, t)
                     return
@@ -701,7 +793,7 @@ class Engine:
             amount = ev.amount if ev.amount is not None else max(self._balance(case), ZERO)
             case.promise = (ev.date, amount, False)  # (date, amount, broken)
             case.promise_paid = ZERO
-            case.promise_check = self.clock.day_start(ev.date + _dt.timedelta(days=1))
+            case.promise_check = self.clock.day_after(ev.date, "the day after the promised date")
         elif typ == "hold":
             if ev.invoice is not None:
                 case.held_invoice = True
@@ -717,7 +809,7 @@ class Engine:
 
                 p = case.promise
                 if p is not None and not p[2]:
-                    case.promise_check = self.clock.day_start(p[0] + _dt.timedelta(days=1))
+                    case.promise_check = self.clock.day_after(p[0], "the day after the promised date")
                 resume_checks(case)
         elif typ == "customer_updated":
             case.customer.attrs.update(ev.fields.get("fields") or {})
@@ -849,15 +941,20 @@ class Engine:
 
     # ------------------------------------------------------------------ actions
     def _run_actions(self, case: Case, actions: tuple[ir.Action, ...], t: int, rule: str, occurrence: int,
-                     ctx: Ctx | None, cr: CRule | None = None) -> None:
-        """Build, record and emit ``actions``; ``ctx`` is built here only if an action reads variables."""
+                     ctx: Ctx | None, why: dict | None = None, entry: tuple[int, int] | None = None) -> None:
+        """Build, record and emit ``actions``; ``ctx`` is built here only if an action reads variables.
+
+        ``why`` is the firing rule's explanation (``_explain``), read before its actions ran: with
+        ``--explain`` every action of the rule carries it, as the trace's 'fired' entry does. ``entry``
+        (state index, entry number) names another entry than the current one (a paused entry's on_exit)."""
         if case.held_invoice or case.held_customer:
             return
-        state = self.cp.states[case.state].name
+        index, entry_no = entry if entry is not None else (case.state, case.entry_no)
+        state = self.cp.states[index].name
         event = ctx.event if ctx is not None else None
         ctx_actions = self.cp.ctx_actions
         at = self.clock.iso(t)
-        prefix = f"{self.cp.key}/{case.id}/{state}#{case.entry_no}/{rule}/{occurrence}/"
+        prefix = f"{self.cp.key}/{case.id}/{state}#{entry_no}/{rule}/{occurrence}/"
         for i, action in enumerate(actions):
             if ctx is None and (self.explain or id(action) in ctx_actions):
                 ctx = Ctx(self, case, t)
@@ -888,7 +985,7 @@ class Engine:
             if capped is not None:
                 out["capped_from"] = capped  # SPEC §1: a capped amount carries capped_from
             if self.explain:
-                out["explain"] = self._explain(cr, ctx) if cr is not None else {"trigger": rule.replace("_", " ")}
+                out["explain"] = why if why is not None else {"trigger": rule.replace("_", " ")}
             self._emit(case, action, out, t)
             if case.trace is not None:
                 self._trace(case, t, "action", type=action.kind, key=out["key"], params=params, amount=out["amount"])
@@ -915,15 +1012,25 @@ class Engine:
         """
         self._emitted += 1
         if self.contact is not None:
+            # Placed once the case is done with this instant (_place_pending): a case that fails at
+            # this instant books no contact.
+            self._pending.append((self._emitted, action, out, t))
+            return
+        self._out.append((case.id, self._emitted, out))
+
+    def _place_pending(self, case: Case) -> None:
+        """Place the contact-ruled actions ``case`` emitted at this instant, in emission order."""
+        pending, self._pending = self._pending, []
+        for seq, action, out, t in pending:
             when = self.contact.place(self, case, action, out, t)
             if when is None:  # no contact window ever opens: not sent (engine.warnings says so)
-                return
+                continue
             if when != t:
                 out["at"] = self.clock.iso(when)
                 out["deferred_from"] = self.clock.iso(t)
-                heappush(self._deferred, (when, self._emitted, case.id, out))
-                return
-        self._out.append((case.id, self._emitted, out))
+                heappush(self._deferred, (when, seq, case.id, out))
+                continue
+            self._out.append((case.id, seq, out))
 
     # ------------------------------------------------------------------ explanations
     def _trace(self, case: Case, t: int, what: str, **info) -> None:
@@ -953,6 +1060,16 @@ class Engine:
         ])) or None
         exprs = [cr.when, cr.unless, cr.expr, cr.starting]
         return {"trigger": trig, "guard": guard, "values": self._values(exprs, ctx)}
+
+    def _fired(self, case: Case, cr: CRule, ctx: Ctx | None, t: int) -> dict | None:
+        """Trace a rule that fires and return its explanation, read once, before its actions change
+        anything (a fee must not show in the balance its own guard read): the trace and ``--explain``
+        both show this one. None when nobody asked for explanations."""
+        if case.trace is None:
+            return None
+        why = self._explain(cr, ctx)
+        self._trace(case, t, "fired", rule=cr.name, **why)
+        return why
 
     def _why_not(self, cr: CRule, ctx: Ctx) -> dict:
         info = self._explain(cr, ctx)
@@ -1003,6 +1120,15 @@ def _count_firing(case: Case, cr: CRule) -> int:
     n = fired.get(cr.order, 0) + 1
     fired[cr.order] = n
     return n
+
+
+def _day_plus(day: _dt.date, cr: CRule) -> _dt.date:
+    """``day`` + the fixed shift of an 'at: due/issued ± N days' timer, kept inside the years Python holds."""
+    try:
+        return day + cr.at_delta
+    except OverflowError:
+        raise DateOutOfRange(f"the time of rule '{cr.name}' ({cr.expr.canonical}) is outside years "
+                             f"{FIRST_DAY.year}-{LAST_DAY.year}") from None
 
 
 def _timer_key(timer: list) -> tuple:

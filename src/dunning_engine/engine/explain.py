@@ -23,7 +23,7 @@ def case_timeline(engine, case_id: str, key: str | None = None) -> list[dict]:
     for i, entry in enumerate(entries):
         if entry["what"] == "action" and entry.get("key") == key:
             start = i
-            while start > 0 and entries[start - 1]["what"] in ("action", "fired", "enter", "event") \
+            while start > 0 and entries[start - 1]["what"] in ("action", "fired", "enter", "return", "event") \
                     and entries[start - 1]["at"] == entry["at"]:
                 start -= 1
             return entries[start:i + 1]
@@ -47,6 +47,12 @@ def render_timeline(entries: list[dict]) -> str:
         what = e["what"]
         if what == "enter":
             text = f"enter state {e['state']}"
+        elif what == "return":
+            text = f"return to state {e['state']}, its timers moved {e['away']} later (the time away)"
+        elif what == "ended":
+            text = f"the paused entry of state {e['state']} ends: {e['why']}"
+        elif what == "failed":
+            text = f"case stopped: {e['why']}; its actions of this instant are dropped"
         elif what == "event":
             text = f"event {e['event']}" + (f" on {e['invoice']}" if e.get("invoice") else "")
         elif what == "invoice joined":

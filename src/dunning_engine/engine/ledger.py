@@ -239,8 +239,23 @@ class Ledger:
         self.interest_from = day
         self.history = [(day, max(self.principal, ZERO), max(self.balance, ZERO))]
 
+    # ------------------------------------------------------------------ undo
+    def snapshot(self) -> tuple:
+        """Everything a change can touch, for ``restore`` (the engine undoes the postings of a case
+        that fails at an instant: see ``Engine._fail``)."""
+        return tuple(getattr(self, name) for name in _STATE) + (None if self.history is None else list(self.history),)
+
+    def restore(self, saved: tuple) -> None:
+        for name, value in zip(_STATE, saved):
+            setattr(self, name, value)
+        self.history = saved[-1]
+
     # ------------------------------------------------------------------ checks
     def balanced(self) -> bool:
         """The ledger identity (see the module docstring)."""
         return (self.amount + self.fees + self.interest
                 == self.paid + self.credits + self.discounts + self.written_off + self.cancelled + self.balance)
+
+
+# What ``snapshot`` keeps besides the history (the invoice, currency and amount never change).
+_STATE = tuple(name for name in Ledger.__slots__ if name not in ("invoice", "currency", "amount", "history"))

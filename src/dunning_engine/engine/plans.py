@@ -88,7 +88,7 @@ class Plan:
     def _plan_next_check(self) -> None:
         if self.checked < len(self.schedule):
             day = self.schedule[self.checked][0]
-            self.next_check = self.clock.day_start(day + _dt.timedelta(days=1))
+            self.next_check = self.clock.day_after(day, f"the day after installment {self.checked + 1}")
         else:
             self.next_check = NEVER
 

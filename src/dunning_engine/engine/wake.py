@@ -32,7 +32,7 @@ from typing import Any, Iterator
 
 from ..expr import ast as A
 from ..values import Money
-from .clock import NEVER
+from .clock import LAST_DAY, NEVER
 from .compiled import CLOCK_VARIABLES
 from .context import Ctx
 
@@ -115,6 +115,7 @@ def next_change(engine, case, t: int, rules: list) -> int:
     starts = [first] + breaks
     candidates: set[int] = {clock.send_time(d) for d in starts}
     atoms = _atoms(engine, rules)
+    horizon = lambda d0: (LAST_DAY - d0).days + 1  # noqa: E731
     for d0 in starts:
         p0, p1 = clock.send_time(d0), clock.send_time(d0 + _dt.timedelta(days=1))
         c0, c1 = Ctx(engine, case, p0), Ctx(engine, case, p1)
@@ -131,13 +132,13 @@ def next_change(engine, case, t: int, rules: list) -> int:
                 # send_at on consecutive days, 23 or 25 hours apart across a DST change.
                 per_second = slope / (p1 - p0)
                 at = p0 + int(math.ceil(-f0 / per_second))
-                if at > t:
+                if t < at <= clock.high:
                     candidates.update((at, at + 1))
                 continue
             root = -f0 / slope  # in days after d0
             k = math.floor(root)
             for j in (k, k + 1):
-                if j >= 0:
+                if 0 <= j <= horizon(d0):  # beyond the years the engine holds a guard cannot change
                     candidates.add(clock.send_time(d0 + _dt.timedelta(days=j)))
     current = case.conds
     for c in sorted(x for x in candidates if x > t)[:_MAX_CANDIDATES]:

@@ -25,7 +25,7 @@ NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)\Z")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 COMPLIANCE_PACKS = ("CL", "CO", "MX", "PE", "US", "EU-B2B", "UK-B2B")
-RESERVED_STATE_NAMES = ("previous",)
+RESERVED_STATE_NAMES = ("previous", "return")  # goto words, never state names (SPEC §1)
 
 TOP_KEYS = ("policy", "version", "description", "scope", "timezone", "calendar", "currency", "send_at",
             "allocation", "segments", "states", "any_state", "contact", "rates", "invariants")
@@ -349,7 +349,9 @@ class _Builder:
             if name is None:
                 continue
             if name in RESERVED_STATE_NAMES:
-                self.error(key, f"'{name}' cannot be a state name", help="'previous' in goto means the state before the current one")
+                self.error(key, f"'{name}' cannot be a state name",
+                           help="'previous' and 'return' are goto words (the state before the current one, "
+                                "entered anew or resumed): choose another name")
                 continue
             states.append(self.state(name, key, body))
         return tuple(states)
@@ -670,9 +672,9 @@ class _Builder:
             if s.final:
                 self.error(s.location, f"state '{s.name}' cannot be both initial and final")
         for goto, node in getattr(self, "gotos", []):
-            if goto != "previous" and goto not in names:
+            if goto not in RESERVED_STATE_NAMES and goto not in names:
                 self.error(node, f"goto: undefined state '{goto}'",
-                           help=did_you_mean(goto, names + ["previous"]) or f"states: {', '.join(names)}")
+                           help=did_you_mean(goto, names + list(RESERVED_STATE_NAMES)) or f"states: {', '.join(names)}")
         for excepts, node in getattr(self, "except_nodes", []):
             for name in excepts:
                 if name not in names:

@@ -10,7 +10,8 @@
 * what happens without a transition (``on enter``, ``on exit``, rules
   without ``goto``) is listed in a note on the state (Mermaid) or inside the
   state's box (DOT);
-* ``-> previous`` goes to a pseudo-state "previous state".
+* ``-> previous`` goes to a pseudo-state "previous state", ``-> return`` to a pseudo-state "return: the
+  state before, resumed".
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ __all__ = ["to_mermaid", "to_dot", "render_graph", "FORMATS", "ANY_STATE_STYLES"
 
 FORMATS = ("mermaid", "dot")
 ANY_STATE_STYLES = ("edges", "note")
-PREVIOUS = "previous"
+# goto words drawn as pseudo-states: word -> (Mermaid id, label)
+PSEUDO_STATES = {"previous": ("previous_state", "(previous state)"),
+                 "return": ("return_state", "(return: the state before, resumed)")}
 
 # Words Mermaid's state diagram grammar reads as keywords: such states get an alias.
 _MERMAID_RESERVED = frozenset({"state", "note", "end", "as", "direction", "class", "classdef", "style", "click",
@@ -90,9 +93,11 @@ def _any_state_notes(policy: ir.Policy, any_state: str) -> list[str]:
     return lines
 
 
-def _uses_previous(policy: ir.Policy) -> bool:
+def _pseudo_states(policy: ir.Policy) -> list[str]:
+    """The goto words (``previous``, ``return``) the policy uses, in a fixed order."""
     rules = [r for s in policy.states for r in s.rules] + list(policy.any_state)
-    return any(r.goto == PREVIOUS for r in rules)
+    used = {r.goto for r in rules}
+    return [word for word in PSEUDO_STATES if word in used]
 
 
 # ---------------------------------------------------------------------------
@@ -119,9 +124,9 @@ def to_mermaid(policy: ir.Policy, any_state: str = "edges") -> str:
             lines.append(f'    state "{state.name}" as s_{state.name}')
         else:
             ids[state.name] = state.name
-    if _uses_previous(policy):
-        ids[PREVIOUS] = "previous_state"
-        lines.append('    state "(previous state)" as previous_state')
+    for word in _pseudo_states(policy):
+        ids[word], label = PSEUDO_STATES[word]
+        lines.append(f'    state "{label}" as {ids[word]}')
 
     def sid(name: str) -> str:
         return ids.get(name, name)
@@ -183,8 +188,8 @@ def to_dot(policy: ir.Policy, any_state: str = "edges") -> str:
         if s.initial:
             attrs.append("penwidth=2")
         out.append(f"    {_dot(s.name)} [{', '.join(attrs)}];")
-    if _uses_previous(policy):
-        out.append(f'    {_dot(PREVIOUS)} [label="(previous state)", style="rounded,dashed"];')
+    for word in _pseudo_states(policy):
+        out.append(f'    {_dot(word)} [label="{PSEUDO_STATES[word][1]}", style="rounded,dashed"];')
     shared_notes = _any_state_notes(policy, any_state)
     if shared_notes:
         out.append(f'    "__any_state" [shape=note, label="{_dot_block(shared_notes)}"];')

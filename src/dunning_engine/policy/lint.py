@@ -39,6 +39,9 @@ from . import ir
 
 __all__ = ["Finding", "CODES", "lint_policy"]
 
+# goto words that name no state: the state before the current one, entered anew or resumed
+GOTO_WORDS = ("previous", "return")
+
 CODES: dict[str, tuple[str, str, str]] = {
     "DL001": ("unreachable-state", "warning", "a state no goto leads to"),
     "DL002": ("dead-end-state", "warning", "a non-final state with no way out"),
@@ -283,9 +286,10 @@ class _Linter:
         while todo:
             s = p.state(todo.pop())
             for r in self.p.rules_of(s.name):
-                if r.goto and r.goto != "previous" and r.goto not in seen:
-                    seen.add(r.goto)
-                    todo.append(r.goto)
+                for target in self.targets(s.name, r):
+                    if target not in seen:
+                        seen.add(target)
+                        todo.append(target)
         for s in p.states:
             if s.name not in seen:
                 self.add("DL001", f"state '{s.name}' is unreachable: no goto leads to it from '{p.initial_state.name}'",
@@ -294,6 +298,30 @@ class _Linter:
             if s.name in seen and not any(r.goto for r in self.rules_of(s)):
                 self.add("DL002", f"state '{s.name}' is not final and has no way out: a case that enters it stays forever",
                          s.location, "mark it 'final: true', or add a rule with a goto (e.g. on payment when balance <= 0)")
+
+    def targets(self, state: str, rule: ir.Rule) -> list[str]:
+        """The states ``rule`` of ``state`` can lead to: its goto, or for ``previous``/``return`` (the state
+        before) any state that can reach ``state``."""
+        if not rule.goto:
+            return []
+        if rule.goto not in GOTO_WORDS:
+            return [rule.goto]
+        if not hasattr(self, "_before"):
+            leads: dict[str, set[str]] = {}
+            for s in self.live:
+                for r in self.rules_of(s):
+                    if r.goto and r.goto not in GOTO_WORDS:
+                        leads.setdefault(r.goto, set()).add(s.name)
+            self._before: dict[str, list[str]] = {}
+            for name in (s.name for s in self.p.states):
+                found, todo = set(), [name]
+                while todo:
+                    for b in leads.get(todo.pop(), ()):
+                        if b not in found:
+                            found.add(b)
+                            todo.append(b)
+                self._before[name] = sorted(found)
+        return self._before[state]
 
     # DL003 ----------------------------------------------------------------------------
     def shadowed(self) -> None:
@@ -346,7 +374,7 @@ class _Linter:
                 if b is None:
                     continue
                 for r in self.rules_of(s):
-                    if not r.goto or r.goto == "previous":
+                    if not r.goto or r.goto in GOTO_WORDS:  # the state before was entered earlier
                         continue
                     incoming[r.goto].append(self._fire_bound(r, b))
             new = {}
@@ -450,7 +478,7 @@ class _Linter:
         edges: dict[str, list[ir.Rule]] = {}
         for s in self.live:
             for r in self.rules_of(s):
-                if r.trigger is None and r.goto and r.goto != "previous":
+                if r.trigger is None and r.goto and r.goto not in GOTO_WORDS:
                     edges.setdefault(s.name, []).append(r)
         cycles: list[list[tuple[str, ir.Rule]]] = []
         names = [s.name for s in self.live]
@@ -520,7 +548,7 @@ class _Linter:
                 if guarded:
                     continue
                 sent = scan(r.do, path, f"in rule '{r.name}'")
-                if sent or not r.goto or r.goto == "previous":
+                if sent or not r.goto or r.goto in GOTO_WORDS:
                     continue
                 if any(a.kind == "remind" for a in s.on_exit):
                     continue
