@@ -33,19 +33,28 @@ def bound(value, tz, *, end: bool) -> int:
     """
     from ..io.readers import parse_instant
 
+    def check(day: _dt.date) -> None:
+        if not YEARS[0] <= day.year <= YEARS[1]:
+            raise ValueError(f"'{value}' is outside the supported years {YEARS[0]}–{YEARS[1]}: "
+                             "give a date or a datetime within them")
+
     if isinstance(value, _dt.datetime):
         day, t = value.date(), value if value.tzinfo else value.replace(tzinfo=tz)
+        check(day)
     elif isinstance(value, _dt.date):
         day, t = value, None
+        check(day)
     else:
         text = str(value).strip()
+        try:
+            day = _dt.date.fromisoformat(text[:10])  # the date as written, checked before any arithmetic
+        except ValueError:
+            day = None  # not a date: parse_instant says what is wrong
+        if day is not None:
+            check(day)
         t = parse_instant(text, tz)
-        day = _dt.date.fromisoformat(text[:10])  # the date as written (parse_instant accepted it)
         if len(text) == 10:  # a date alone (with a time, parse_instant needs more than 10 characters)
             t = None
-    if not YEARS[0] <= day.year <= YEARS[1]:
-        raise ValueError(f"'{value}' is outside the supported years {YEARS[0]}–{YEARS[1]}: "
-                         "give a date or a datetime within them")
     if t is not None:
         return int(t.timestamp())
     if end:  # 00:00 of the next day, minus one second (instants are whole seconds)
