@@ -123,6 +123,13 @@ def test_fmt_write_to_a_read_only_file_is_named(tmp_path):
     assert_clean_failure(dunning(["fmt", "-w", str(f)]), f"error: cannot write '{f}': Permission denied")
 
 
+def test_a_report_file_in_a_missing_folder_is_named(tmp_path):
+    target = str(tmp_path / "missing" / "report.xml")
+    r = CliRunner().invoke(cli, ["test", SCENARIOS, "--junit", target])
+    assert r.exit_code == 1
+    assert f"error: cannot write '{target}': No such file or directory" in r.stderr
+
+
 def test_run_with_stdout_closed_still_writes_its_out_file(tmp_path):
     out = tmp_path / "actions.jsonl"
     r = subprocess.run([sys.executable, "-m", "dunning_engine.cli.main", *RUN, "--out", str(out)], env=ENV,

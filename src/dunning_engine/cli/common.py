@@ -23,7 +23,7 @@ import click
 
 from ..errors import OutputError
 
-__all__ = ["color", "emit_errors", "echo", "echo_bytes", "write_text", "output_error", "policy_input",
+__all__ = ["color", "emit_errors", "echo", "echo_bytes", "write_text", "silence_stdout", "policy_input",
            "format_option", "check_stdin"]
 
 POLICY_HELP = "The policy (.yaml, .yml or .dunning); may also be given as the first argument."
@@ -50,13 +50,8 @@ def emit_errors(errors, fmt: str) -> None:
             click.echo(e.render(color=use_color), err=True)
 
 
-def output_error(error: OSError, target: str) -> OutputError:
-    """``error`` (raised while writing ``target``, a path or ``"-"`` for stdout) as an OutputError."""
-    return OutputError.from_os_error(error, target)
-
-
 def _stdout_closed() -> OutputError:
-    return output_error(OSError(_errno.EBADF, "closed"), "-")
+    return OutputError.from_os_error(OSError(_errno.EBADF, "closed"), "-")
 
 
 def echo(text: str = "", nl: bool = True) -> None:
@@ -66,7 +61,7 @@ def echo(text: str = "", nl: bool = True) -> None:
     try:
         click.echo(text, nl=nl)
     except OSError as e:
-        raise output_error(e, "-") from None
+        raise OutputError.from_os_error(e, "-") from None
 
 
 def echo_bytes(data: bytes) -> None:
@@ -82,7 +77,7 @@ def echo_bytes(data: bytes) -> None:
             buffer.write(data)
             buffer.flush()
     except OSError as e:
-        raise output_error(e, "-") from None
+        raise OutputError.from_os_error(e, "-") from None
 
 
 def write_text(path: str, text: str) -> None:
@@ -91,7 +86,7 @@ def write_text(path: str, text: str) -> None:
         with open(path, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
     except OSError as e:
-        raise output_error(e, path) from None
+        raise OutputError.from_os_error(e, path) from None
 
 
 def silence_stdout() -> None:

@@ -8,6 +8,7 @@ starts fast.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -78,11 +79,7 @@ def validate(policies: tuple[str, ...], fmt: str, summary: bool, verbose: bool, 
     warnings = 0
     for path in policies:
         try:
-            policy = load_policy(path) if path.lower().endswith((".yaml", ".yml", ".dunning")) else None
-            if policy is None:
-                from ..policy.load import policy_format
-
-                policy_format(path)  # raises with a help line
+            policy = load_policy(Path(path))  # a path: an unknown suffix is an error with a help line
         except PolicyError as e:
             failed += 1
             errs = e.errors

@@ -59,9 +59,9 @@ def _text(value: Any, tz=None) -> str:
     if isinstance(value, _dt.date):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
-        return ", ".join(_text(v, tz) for v in value)
+        return ", ".join(f"({_text(v, tz)})" if isinstance(v, dict) else _text(v, tz) for v in value)
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {_text(v, tz)}" for k, v in value.items())
+        return ", ".join(f"{k}: {_text(v, tz)}" for k, v in value.items())
     return _ISO.sub(lambda m: _when(m.group(0), tz), str(value))
 
 

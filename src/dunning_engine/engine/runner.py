@@ -33,33 +33,33 @@ def bound(value, tz, *, end: bool) -> int:
     """
     from ..io.readers import parse_instant
 
-    def check(day: _dt.date) -> None:
-        if not YEARS[0] <= day.year <= YEARS[1]:
-            raise ValueError(f"'{value}' is outside the supported years {YEARS[0]}–{YEARS[1]}: "
-                             "give a date or a datetime within them")
-
+    t: _dt.datetime | None = None
+    text = None
     if isinstance(value, _dt.datetime):
         day, t = value.date(), value if value.tzinfo else value.replace(tzinfo=tz)
-        check(day)
     elif isinstance(value, _dt.date):
-        day, t = value, None
-        check(day)
+        day = value
     else:
         text = str(value).strip()
-        try:
-            day = _dt.date.fromisoformat(text[:10])  # the date as written, checked before any arithmetic
-        except ValueError:
-            day = None  # not a date: parse_instant says what is wrong
-        if day is not None:
-            check(day)
+        day = _written_date(text) or parse_instant(text, tz).date()  # parse_instant: what is wrong
+    if not YEARS[0] <= day.year <= YEARS[1]:  # checked before any arithmetic on it
+        raise ValueError(f"'{value}' is outside the supported years {YEARS[0]}–{YEARS[1]}: "
+                         "give a date or a datetime within them")
+    if text is not None and len(text) > 10:  # a date alone has 10 characters; this has a time
         t = parse_instant(text, tz)
-        if len(text) == 10:  # a date alone (with a time, parse_instant needs more than 10 characters)
-            t = None
     if t is not None:
         return int(t.timestamp())
     if end:  # 00:00 of the next day, minus one second (instants are whole seconds)
         return int(_dt.datetime.combine(day + _dt.timedelta(days=1), _dt.time(0), tzinfo=tz).timestamp()) - 1
     return int(_dt.datetime.combine(day, _dt.time(0), tzinfo=tz).timestamp())
+
+
+def _written_date(text: str) -> _dt.date | None:
+    """The date that ISO text starts with, as written (before any timezone), or None."""
+    try:
+        return _dt.date.fromisoformat(text[:10]) if len(text) >= 10 else None
+    except ValueError:
+        return None
 
 
 def _advance_silently(engine: Engine, since: int | None, until: int) -> None:
@@ -201,12 +201,12 @@ def _run(engine, policy, *, invoices, customers, events, until, since, out, stat
     _writing(out, lambda target: _write_jsonl(target, actions))
     if states:
         _writing(states, lambda target: _write_jsonl(target, engine.case_states()))
-    for e in bad.errors:
-        report(e.render())
+    for reject in bad.errors:
+        report(reject.render())
     if rejects:
         _writing(rejects, bad.write_jsonl)
-    for e in engine.errors:
-        report(f"error: {e}")
+    for failure in engine.errors:
+        report(f"error: {failure}")
     if summary is not None:
         summary(_summary(engine, counts or {}, len(bad.errors)))
     elif bad.errors:
