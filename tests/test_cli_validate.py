@@ -49,6 +49,8 @@ def test_shipped_policies_are_valid_without_warnings():
     paths = sorted(str(p) for p in (ROOT / "policies").iterdir() if p.suffix in (".yaml", ".dunning"))
     result = CliRunner().invoke(cli, ["validate", "--strict", *paths])
     assert result.exit_code == 0, result.output
+    assert result.output == ""  # success is quiet (SPEC §6)
+    result = CliRunner().invoke(cli, ["validate", "--strict", "-v", *paths])
     assert "warning" not in result.output
     assert result.output.count(": ok (") == len(paths) >= 6
 

@@ -127,7 +127,7 @@ def write(tmp_path, rules, contact="  compliance: [CL]", rates='rates:\n  UF: {2
 
 def test_validate_prints_warnings_and_exits_0(tmp_path):
     p = write(tmp_path, FEE_AT_15)
-    res = CliRunner().invoke(cli, ["validate", p])
+    res = CliRunner().invoke(cli, ["validate", "-v", p])
     assert res.exit_code == 0
     assert "ok (t@1" in res.output
     assert f"{p}:10:15: warning: compliance CL: this fee is charged at 15 days of delay" in res.output

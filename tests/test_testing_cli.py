@@ -89,9 +89,11 @@ def test_no_case_found_is_a_failure(tmp_path):
     assert r.exit_code == 1 and json.loads(r.stdout)["summary"]["cases"] == 0
 
 
-def test_missing_path_is_wrong_usage(tmp_path):
+def test_missing_path_is_an_input_error_naming_it(tmp_path):
+    # A file that cannot be read is a failure of the input (exit 1) in every command, not wrong usage.
     r = invoke("test", str(tmp_path / "nope"))
-    assert r.exit_code == 2
+    assert r.exit_code == 1
+    assert f"cannot read scenario file '{tmp_path / 'nope'}'" in r.output
 
 
 def test_a_bad_scenario_file_is_reported_with_its_position(tmp_path, monkeypatch):

@@ -28,6 +28,7 @@ __all__ = [
     "PolicyErrors",
     "RecordError",
     "EngineError",
+    "OutputError",
     "did_you_mean",
 ]
 
@@ -219,6 +220,40 @@ class EngineError(DunningError, RuntimeError):
         if help:
             text += f"\nhelp: {help}"
         super().__init__(text)
+
+
+class OutputError(DunningError, OSError):
+    """An output cannot be written: a file, or standard output (``target`` ``"-"``) that is closed,
+    full, or a pipe whose reader has gone. The message names it; ``errno`` is the system's code."""
+
+    def __init__(self, target: str, reason: str, *, errno: int | None = None, help: str | None = None) -> None:
+        self.target = target
+        self.reason = reason
+        self.help = help
+        where = "standard output" if target == "-" else f"'{target}'"
+        self.message = f"cannot write {where}: {reason}"
+        super().__init__(errno, self.message)
+
+    def __str__(self) -> str:
+        return f"error: {self.message}" + (f"\nhelp: {self.help}" if self.help else "")
+
+    @classmethod
+    def from_os_error(cls, error: OSError, target: str) -> "OutputError":
+        """``error``, raised while opening or writing ``target`` (a path, or ``"-"``), in plain words."""
+        if isinstance(error, OutputError):
+            return error
+        import errno as codes
+
+        reasons = {
+            codes.EPIPE: ("the program reading it has stopped (broken pipe)",
+                          "the output is incomplete: let the reading program read it all, or use a file"),
+            codes.ENOSPC: ("no space left on the device", "free some space, or write somewhere else"),
+            codes.EBADF: ("it is closed", "run the command with this output open (not closed with >&-), "
+                                          "or write to a file"),
+        }
+        reason, help = reasons.get(error.errno, (error.strerror or str(error) or type(error).__name__,
+                                                 "check the path and its permissions"))
+        return cls(target, reason, errno=error.errno, help=help)
 
 
 def render_diagnostic(message: str, location: Location | None, help: str | None,

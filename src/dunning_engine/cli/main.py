@@ -8,32 +8,14 @@ starts fast.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from .._version import __version__
+from .common import check_stdin, color, echo, echo_bytes, emit_errors, format_option, policy_input, silence_stdout
 
-
-def _color(stream=None) -> bool:
-    stream = stream or sys.stderr
-    import os
-
-    if os.environ.get("NO_COLOR"):
-        return False
-    return hasattr(stream, "isatty") and stream.isatty()
-
-
-def emit_errors(errors, fmt: str) -> None:
-    """Print policy errors to stderr as text (with source and caret) or as JSON lines."""
-    if fmt == "json":
-        import json
-
-        for e in errors:
-            click.echo(json.dumps(e.to_dict(), ensure_ascii=False), err=True)
-    else:
-        color = _color()
-        for e in errors:
-            click.echo(e.render(color=color), err=True)
+__all__ = ["cli", "main", "emit_errors"]
 
 
 class _Group(click.Group):
@@ -41,12 +23,17 @@ class _Group(click.Group):
     a message and exit 1, never a traceback."""
 
     def invoke(self, ctx):
-        from ..errors import DunningError, PolicyError
+        from ..errors import DunningError, OutputError, PolicyError
 
         try:
             return super().invoke(ctx)
+        except OutputError as e:
+            if e.target == "-":
+                silence_stdout()  # what is still buffered must not fail again at exit
+            click.echo(str(e), err=True)
+            sys.exit(1)
         except PolicyError as e:
-            click.echo(e.render(color=_color()), err=True)
+            click.echo(e.render(color=color()), err=True)
             sys.exit(1)
         except DunningError as e:
             click.echo(str(e), err=True)
@@ -60,35 +47,39 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dunning")
 def cli() -> None:
-    """dunning-engine: collection policies as readable, testable code."""
+    """dunning-engine: collection policies as readable, testable code.
+
+    \b
+    Every command takes the policy as --policy P or as its first argument.
+    --format chooses text (for people) or json (for machines).
+    Exit status: 0 success, 1 bad input or a failed test, 2 wrong usage.
+    """
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="How to print errors: text for people, json (one object per line) for machines.")
-@click.option("--summary", is_flag=True, help="Also print a summary of each valid policy.")
+@policy_input(many=True)
+@format_option(help="text for people, json (one object per line) for machines.")
+@click.option("--summary", is_flag=True, help="Print a summary of each valid policy.")
+@click.option("-v", "--verbose", is_flag=True, help="Print 'FILE: ok' for each valid policy too.")
 @click.option("--strict", is_flag=True, help="Exit 1 when there are warnings (e.g. a policy its compliance packs will override).")
-def validate(files: tuple[str, ...], fmt: str, summary: bool, strict: bool) -> None:
-    """Parse and type-check policies (YAML .yaml/.yml or DSL .dunning).
+def validate(policies: tuple[str, ...], fmt: str, summary: bool, verbose: bool, strict: bool) -> None:
+    """Parse and type-check policies.
 
-    Exit 0 when every file is valid, 1 otherwise; each error is printed as
-    file:line:col, the source line with a caret, and a help line. Warnings
-    (contact rules and compliance packs the policy cannot keep, see
-    docs/compliance.md) are printed too; they fail the run only with --strict.
+    Policies are YAML (.yaml, .yml) or DSL (.dunning) files. Quiet when every file is valid; -v lists them. Each error is printed as
+    file:line:col, the source line with a caret, and a help line. Warnings (contact rules and compliance packs the policy cannot
+    keep, see docs/compliance.md) are printed too; they fail the run only with
+    --strict. With --format json, one object per line: each error and
+    warning on stderr, and {"file", "valid", "policy"} for each valid policy on
+    stdout. Exit 1 when a file is invalid (or, with --strict, warned about).
     """
     from ..errors import PolicyError
     from ..policy.load import load_policy
 
     failed = 0
     warnings = 0
-    for path in files:
+    for path in policies:
         try:
-            policy = load_policy(path) if path.lower().endswith((".yaml", ".yml", ".dunning")) else None
-            if policy is None:
-                from ..policy.load import policy_format
-
-                policy_format(path)  # raises with a help line
+            policy = load_policy(Path(path))  # a path: an unknown suffix is an error with a help line
         except PolicyError as e:
             failed += 1
             errs = e.errors
@@ -103,13 +94,14 @@ def validate(files: tuple[str, ...], fmt: str, summary: bool, strict: bool) -> N
         if fmt == "json":
             import json
 
-            click.echo(json.dumps({"file": path, "valid": True, "policy": policy.key}))
+            echo(json.dumps({"file": path, "valid": True, "policy": policy.key}))
         else:
-            click.echo(f"{path}: ok ({policy.key}, {len(policy.states)} states)")
+            if verbose:
+                echo(f"{path}: ok ({policy.key}, {len(policy.states)} states)")
             if summary:
                 from ..policy.describe import summarize
 
-                click.echo(summarize(policy))
+                echo(summarize(policy))
         from ..compliance.check import compliance_warnings
 
         warned = compliance_warnings(policy)
@@ -122,36 +114,38 @@ def validate(files: tuple[str, ...], fmt: str, summary: bool, strict: bool) -> N
         sys.exit(1)
     if failed:
         if fmt == "text":
-            click.echo(f"{failed} of {len(files)} policy file(s) invalid", err=True)
+            click.echo(f"{failed} of {len(policies)} policy file(s) invalid", err=True)
         sys.exit(1)
 
 
 def _check_instant(ctx, param, value):
-    """Refuse a malformed --until/--since as wrong usage (exit 2). The value stays text: it is read
-    in the policy's timezone once the policy is loaded."""
+    """Refuse a malformed --until/--since, or one outside 1900–2200, as wrong usage (exit 2). The value
+    stays text: it is read in the policy's timezone once the policy is loaded."""
     if value is None:
         return None
     from zoneinfo import ZoneInfo
 
-    from ..io.readers import parse_instant
+    from ..engine.runner import bound
 
     try:
-        parse_instant(value, ZoneInfo("UTC"))
+        bound(value, ZoneInfo("UTC"), end=param.name == "until")
     except ValueError as e:
-        raise click.BadParameter(f"{e}; write a date (2026-03-01) or a datetime (2026-03-01T09:00)") from None
+        raise click.BadParameter(str(e)) from None
     return value
 
 
 def _portfolio_options(command):
     """The inputs of a run, shared by ``run`` and ``explain``."""
     options = [
-        click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False),
-                     help="The policy (.yaml or .dunning)."),
-        click.option("--invoices", required=True, type=click.Path(dir_okay=False), help="Invoices, CSV with a header or JSONL."),
-        click.option("--customers", type=click.Path(dir_okay=False), help="Customers, CSV or JSONL."),
-        click.option("--events", type=click.Path(dir_okay=False), help="Events, JSONL."),
-        click.option("--until", required=True, callback=_check_instant,
-                     help="Run up to and including this instant (a date means 00:00 local)."),
+        policy_input(),
+        click.option("--invoices", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+                     help="Invoices, CSV with a header or JSONL ('-': standard input)."),
+        click.option("--customers", type=click.Path(dir_okay=False, allow_dash=True),
+                     help="Customers, CSV or JSONL ('-': standard input)."),
+        click.option("--events", type=click.Path(dir_okay=False, allow_dash=True),
+                     help="Events, JSONL ('-': standard input)."),
+        click.option("--until", required=True, callback=_check_instant, metavar="T",
+                     help="Run up to and including T; a date means through the end of that local day."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -160,23 +154,34 @@ def _portfolio_options(command):
 
 @cli.command()
 @_portfolio_options
-@click.option("--since", callback=_check_instant, help="Actions before this instant advance state silently.")
-@click.option("--out", default="-", type=click.Path(dir_okay=False, allow_dash=True), help="Where to write actions (JSONL); default stdout.")
+@click.option("--since", callback=_check_instant, metavar="T",
+              help="Write only actions from T on (a date: from 00:00 local); earlier ones advance state silently.")
+@click.option("--out", default="-", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Where to write the actions (JSONL); default standard output.")
 @click.option("--states", "states_path", type=click.Path(dir_okay=False), help="Write the final state of every case (JSONL).")
 @click.option("--explain", is_flag=True, help="Add to each action the trigger, the guard and the values it read.")
 @click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False), help="Write rejected records here (JSONL).")
-def run(policy_path, invoices, customers, events, until, since, out, states_path, explain, rejects_path) -> None:
-    """Run a policy over invoices and events and write the actions (JSONL).
+@click.option("-q", "--quiet", is_flag=True, help="Leave out the summary line on stderr.")
+def run(policy, invoices, customers, events, until, since, out, states_path, explain, rejects_path, quiet) -> None:
+    """Run a policy over records and write the actions (JSONL).
 
-    Invalid records are reported with file, line and reason and skipped; the
-    rest is processed. Exit status 1 if any record was rejected.
+    Invalid records are reported on stderr with file, line and reason and
+    skipped; the rest is processed. A one-line summary (cases by state,
+    actions by type, records rejected) ends the run on stderr, unless -q.
+    Exit 1 when a record was rejected, a case failed or an output cannot be
+    written.
     """
     from ..engine.runner import run_files
 
+    check_stdin(invoices=invoices, customers=customers, events=events)
+
+    def report(text: str) -> None:
+        click.echo(text, err=True)
+
     problems = run_files(
-        policy_path, invoices=invoices, customers=customers, events=events, until=until, since=since,
+        policy, invoices=invoices, customers=customers, events=events, until=until, since=since,
         out=out, states=states_path, explain=explain, rejects=rejects_path,
-        report=lambda text: click.echo(text, err=True),
+        report=report, summary=None if quiet else report,
     )
     sys.exit(1 if problems else 0)
 
@@ -185,13 +190,21 @@ def run(policy_path, invoices, customers, events, until, since, out, states_path
 @_portfolio_options
 @click.option("--case", "case_id", required=True, help="The case to explain (invoice id, or customer id in customer scope).")
 @click.option("--key", help="Explain only the action with this key.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def explain(policy_path, invoices, customers, events, until, case_id, key, fmt) -> None:
-    """Why each action of a case fired (trigger, guard, values read), and why other rules did not."""
+@format_option(help="text (a timeline) for people, json (one trace entry per line) for machines.")
+def explain(policy, invoices, customers, events, until, case_id, key, fmt) -> None:
+    """Explain a case: why its actions fired, why rules did not.
+
+    Runs like 'dunning run' and prints the case's timeline: events, states
+    entered, each rule that fired with its trigger, its guard and the values
+    it read, each rule that did not and why, and the actions. Times are the
+    policy's local time with their UTC offset. Exit 1 when the case is
+    unknown or a record was rejected.
+    """
     from ..engine.explain import case_timeline, render_timeline
     from ..engine.runner import simulate
 
-    result = simulate(policy_path, invoices=invoices, customers=customers or (), events=events or (),
+    check_stdin(invoices=invoices, customers=customers, events=events)
+    result = simulate(policy, invoices=invoices, customers=customers or (), events=events or (),
                       until=until, explain=True)
     for e in result.rejects:
         click.echo(e.render(), err=True)
@@ -210,10 +223,10 @@ def explain(policy_path, invoices, customers, events, until, case_id, key, fmt) 
     if fmt == "json":
         from ..io.writers import dumps_record
 
-        for entry in entries:
-            sys.stdout.buffer.write(dumps_record(entry)) if hasattr(sys.stdout, "buffer") else click.echo(dumps_record(entry).decode(), nl=False)
+        echo_bytes(b"".join(dumps_record(entry) for entry in entries))
     else:
-        click.echo(render_timeline(entries))
+        case = result.engine.cases[case_id]
+        echo(render_timeline(entries, result.engine.clock.tz, getattr(case, "currency", None)))
     sys.exit(1 if result.rejects else 0)
 
 

@@ -12,25 +12,15 @@ import sys
 
 import click
 
+from .common import color, echo, emit_errors, format_option, policy_input, write_text
+
 __all__ = ["test", "check", "lint", "COMMANDS"]
 
 
-def _color(stream=None) -> bool:
-    stream = stream or sys.stdout
-    if os.environ.get("NO_COLOR"):
-        return False
-    return hasattr(stream, "isatty") and stream.isatty()
-
-
-def _write(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-
-
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True,
-              help="text for people; json (one document) or junit (JUnit XML) on stdout for CI systems.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@format_option("text", "json", "junit",
+               help="text for people, json (one document) for machines; junit (JUnit XML) for CI systems.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False),
               help="Also write a JUnit XML report to this file.")
 @click.option("--coverage", is_flag=True,
@@ -39,9 +29,9 @@ def _write(path: str, text: str) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Text format: list only failing cases.")
 def test(paths: tuple[str, ...], fmt: str, junit_path: str | None, coverage: bool, match: str | None,
          quiet: bool) -> None:
-    """Run scenario files (*.test.yaml), found recursively under each PATH.
+    """Run scenario files (*.test.yaml) found under each PATH.
 
-    One result per case. A failing case prints every difference: a
+    Directories are searched recursively. One result per case. A failing case prints every difference: a
     side-by-side diff of the expected and actual timelines, wrong states and
     balances, broken invariants. Exit 1 when a case fails, a file has errors,
     or no case was found.
@@ -55,19 +45,19 @@ def test(paths: tuple[str, ...], fmt: str, junit_path: str | None, coverage: boo
         results.append(r)
         if fmt == "text" and not quiet:
             mark = "ok   " if r.passed else ("ERROR" if r.status == "error" else "FAIL ")
-            click.echo(f"{mark} {r.file}" + (f"::{r.name}" if r.status != "error" else ""))
+            echo(f"{mark} {r.file}" + (f"::{r.name}" if r.status != "error" else ""))
     cov = Coverage().extend(results) if coverage else None
     if fmt == "json":
-        click.echo(render_json(results, cov.report() if cov else None))
+        echo(render_json(results, cov.report() if cov else None))
     elif fmt == "junit":
-        click.echo(render_junit(results), nl=False)
+        echo(render_junit(results), nl=False)
     else:
-        click.echo(render_text(results, list_cases="failed" if quiet else "none"))
+        echo(render_text(results, list_cases="failed" if quiet else "none"))
         if cov is not None:
-            click.echo("")
-            click.echo(cov.render())
+            echo("")
+            echo(cov.render())
     if junit_path:
-        _write(junit_path, render_junit(results))
+        write_text(junit_path, render_junit(results))
     s = summary(results)
     if not s["ok"]:
         if fmt != "text" and s["cases"] == 0 and not s["errors"]:
@@ -76,7 +66,7 @@ def test(paths: tuple[str, ...], fmt: str, junit_path: str | None, coverage: boo
 
 
 @click.command()
-@click.argument("policy", type=click.Path(exists=True, dir_okay=False))
+@policy_input()
 @click.option("--examples", "-n", default=200, show_default=True, type=click.IntRange(1, 100_000),
               help="How many random portfolios to try.")
 @click.option("--seed", default="0", show_default=True,
@@ -89,11 +79,12 @@ def test(paths: tuple[str, ...], fmt: str, junit_path: str | None, coverage: boo
               help="Horizon of each run, in days from 2026-01-01.")
 @click.option("--out", "out", type=click.Path(dir_okay=False),
               help="Write the minimal failing scenario to this file (its policy path relative to it).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(help="text (a report and a ready-to-paste scenario) or json (one document).")
 def check(policy: str, examples: int, seed: str, max_invoices: int, max_events: int, days: int, out: str | None,
           fmt: str) -> None:
-    """Fuzz POLICY with random portfolios and event streams, checking invariants.
+    """Fuzz a policy with random portfolios, checking invariants.
 
+    Random invoices, customers and event streams run through the policy.
     Built-in invariants: ledger_balanced, fees_not_negative,
     interest_not_negative, no_action_after_final, no_engine_errors,
     unique_keys, deterministic; plus the policy's own 'invariants:', checked
@@ -122,14 +113,14 @@ def check(policy: str, examples: int, seed: str, max_invoices: int, max_events: 
     result = check_policy(loaded, examples=examples, seed=seed_value, max_invoices=max_invoices,
                           max_events=max_events, days=days, policy_path=policy, scenario_dir=scenario_dir)
     if out and result.scenario:
-        _write(out, result.scenario)
+        write_text(out, result.scenario)
     if fmt == "json":
         import json
 
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
+        echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:
         text = result.render()
-        click.echo(text, nl=not text.endswith("\n"))
+        echo(text, nl=not text.endswith("\n"))
         if out and result.scenario:
             click.echo(f"(written to {out})", err=True)
     if not result.ok:
@@ -137,14 +128,15 @@ def check(policy: str, examples: int, seed: str, max_invoices: int, max_events: 
 
 
 @click.command()
-@click.argument("policies", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text (file:line:col, source line, help) or json (a list of findings).")
+@policy_input(many=True)
+@format_option(help="text (file:line:col, source line, help) or json (a list of findings).")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--ignore", "ignore", multiple=True, metavar="CODE",
               help="Leave out findings with this code or name (e.g. DL003 or shadowed-rule); repeatable.")
 def lint(policies: tuple[str, ...], fmt: str, strict: bool, ignore: tuple[str, ...]) -> None:
     """Find likely mistakes in policies.
+
+    Findings go to stdout, nothing when there are none. The checks:
 
     \b
     DL001 unreachable-state    (warning)
@@ -169,8 +161,7 @@ def lint(policies: tuple[str, ...], fmt: str, strict: bool, ignore: tuple[str, .
             policy = load_policy(path)
         except PolicyError as e:
             failed = True
-            for err in e.errors:
-                click.echo(err.render(color=_color(sys.stderr)), err=True)
+            emit_errors(e.errors, fmt)
             continue
         findings.extend(lint_policy(policy, ignore=ignore))
     errors = sum(1 for f in findings if f.severity == "error")
@@ -178,11 +169,11 @@ def lint(policies: tuple[str, ...], fmt: str, strict: bool, ignore: tuple[str, .
     if fmt == "json":
         import json
 
-        click.echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
+        echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
     else:
-        color = _color()
+        use_color = color(sys.stdout)
         for f in findings:
-            click.echo(f.render(color=color))
+            echo(f.render(color=use_color))
         if findings:
             click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
     if failed or errors or (strict and warnings):

@@ -7,25 +7,17 @@ column, the source line with a caret, a help line) to stderr and exits 1.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 
-
-def _color() -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    stream = sys.stderr
-    return hasattr(stream, "isatty") and stream.isatty()
+from .common import echo, emit_errors, policy_input, write_text
 
 
 def _fail(error) -> None:
     """Print a PolicyError (all of its errors) to stderr and exit 1."""
-    color = _color()
-    for e in error.errors:
-        click.echo(e.render(color=color), err=True)
+    emit_errors(error.errors, "text")
     sys.exit(1)
 
 
@@ -40,34 +32,36 @@ def _read(path: str):
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@policy_input()
 @click.option("--to", "target", type=click.Choice(["yaml", "dsl"]), required=True,
               help="The form to print: yaml (.yaml) or dsl (.dunning).")
-def convert(file: str, target: str) -> None:
-    """Print a policy in the other form (YAML <-> DSL), on stdout.
+def convert(policy: str, target: str) -> None:
+    """Print a policy in the other form (YAML <-> DSL).
 
     Lossless both ways: loading the output gives the same policy. Comments are
     kept where they can be (before settings, states, rules and actions, and at
-    the end of their lines).
+    the end of their lines). Exit 1 when the policy is invalid.
     """
     from ..policy.printer import format_policy
 
-    policy, comments, _ = _read(file)
-    click.echo(format_policy(policy, target, comments), nl=False)
+    loaded, comments, _ = _read(policy)
+    echo(format_policy(loaded, target, comments), nl=False)
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@policy_input(many=True)
 @click.option("--check", is_flag=True, help="Print the files that would change and exit 1 if any would.")
-@click.option("-w", "--write", is_flag=True, help="Rewrite the files in place.")
-def fmt(files: tuple[str, ...], check: bool, write: bool) -> None:
-    """Print a policy in its canonical layout (YAML or DSL, the form of the file).
+@click.option("-w", "--write", is_flag=True, help="Rewrite the files in place (each rewritten file is named on stderr).")
+def fmt(policies: tuple[str, ...], check: bool, write: bool) -> None:
+    """Print or rewrite policies in their canonical layout.
 
-    With one FILE and no option, prints the canonical text on stdout. With
-    --check, lists the files that are not canonical (exit 1 if any). With -w,
-    rewrites them in place; the new text is read back first, and a file is not
-    written if its policy would change.
+    Keeps the form of each file (YAML or DSL). With one POLICY and no option,
+    prints the canonical text on stdout. With --check, lists the files that
+    are not canonical (exit 1 if any). With -w, rewrites them in place and
+    names each on stderr; the new text is read back first, and a file is not
+    written if its policy would change. Exit 1 when a policy is invalid.
     """
+    files = policies
     from ..errors import PolicyError
     from ..policy.load import load_policy_text
     from ..policy.printer import format_policy
@@ -84,8 +78,7 @@ def fmt(files: tuple[str, ...], check: bool, write: bool) -> None:
         try:
             policy, comments, form = read_policy(Path(path))
         except PolicyError as e:
-            for err in e.errors:
-                click.echo(err.render(color=_color()), err=True)
+            emit_errors(e.errors, "text")
             failed = True
             continue
         new = format_policy(policy, form, comments)
@@ -103,17 +96,16 @@ def fmt(files: tuple[str, ...], check: bool, write: bool) -> None:
         with open(path, "rb") as fh:
             old = fh.read().decode("utf-8", "replace")
         if not (check or write):
-            click.echo(new, nl=False)
+            echo(new, nl=False)
             continue
         if old == new:
             continue
         changed.append(path)
         if write:
-            with open(path, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(new)
+            write_text(path, new)
             click.echo(f"reformatted {path}", err=True)
         else:
-            click.echo(path)
+            echo(path)
     if failed:
         sys.exit(1)
     if check and changed:
@@ -122,14 +114,18 @@ def fmt(files: tuple[str, ...], check: bool, write: bool) -> None:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@policy_input()
 @click.option("--format", "fmt_", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True,
-              help="Mermaid (stateDiagram-v2) or Graphviz DOT.")
+              help="mermaid (stateDiagram-v2) or dot (Graphviz).")
 @click.option("--any-state", "any_state", type=click.Choice(["edges", "note"]), default="edges", show_default=True,
               help="Draw 'any state' rules as edges from every state they apply to, or list them in a note.")
-def graph(file: str, fmt_: str, any_state: str) -> None:
-    """Print the state diagram of a policy: transitions with their triggers, guards and actions."""
+def graph(policy: str, fmt_: str, any_state: str) -> None:
+    """Print the state diagram of a policy (mermaid or dot).
+
+    Transitions carry their triggers, guards and actions. Exit 1 when the
+    policy is invalid.
+    """
     from ..policy.graph import render_graph
 
-    policy, _, _ = _read(file)
-    click.echo(render_graph(policy, fmt_, any_state), nl=False)
+    loaded, _, _ = _read(policy)
+    echo(render_graph(loaded, fmt_, any_state), nl=False)

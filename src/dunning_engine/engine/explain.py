@@ -7,6 +7,8 @@ turns it into text for people (``dunning explain``) or JSON for machines.
 from __future__ import annotations
 
 import datetime as _dt
+import re
+from decimal import Decimal
 from typing import Any
 
 __all__ = ["case_timeline", "render_timeline"]
@@ -30,20 +32,62 @@ def case_timeline(engine, case_id: str, key: str | None = None) -> list[dict]:
     return []
 
 
-def _values(values: dict[str, Any] | None) -> str:
+_ISO = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)")
+
+
+def _when(at: str, tz=None) -> str:
+    """A time as the timeline prints every time: local date, hour and minute (seconds when not
+    zero) and the UTC offset, e.g. ``2026-04-28 15:00-04:00``."""
+    t = _dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    if tz is not None and t.tzinfo is not None:
+        t = t.astimezone(tz)
+    text = t.strftime("%Y-%m-%d %H:%M" + (":%S" if t.second else ""))
+    offset = t.strftime("%z")
+    return text + (f"{offset[:3]}:{offset[3:]}" if offset else "")
+
+
+def _text(value: Any, tz=None) -> str:
+    """A value as a policy author writes it: ``480000``, ``2%``, ``email, whatsapp``, ``true``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, _dt.datetime):
+        return _when(value.isoformat(), tz)
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return ", ".join(f"({_text(v, tz)})" if isinstance(v, dict) else _text(v, tz) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_text(v, tz)}" for k, v in value.items())
+    return _ISO.sub(lambda m: _when(m.group(0), tz), str(value))
+
+
+def _money(amount: Any, currency: str | None) -> str:
+    return _text(amount) + (f" {currency}" if currency else "")
+
+
+def _values(values: dict[str, Any] | None, tz=None) -> str:
     if not values:
         return ""
-    return "  [" + ", ".join(f"{k} = {v}" for k, v in values.items()) + "]"
+    return "  [" + ", ".join(f"{k} = {_text(v, tz)}" for k, v in values.items()) + "]"
 
 
-def _when(at: str) -> str:
-    return _dt.datetime.fromisoformat(at).strftime("%Y-%m-%d %H:%M")
+def _allocated(e: dict, currency: str | None) -> str:
+    parts = [f"{name} {_money(e[name], currency)}" for name in ("interest", "fees", "principal", "credit")
+             if e.get(name)]
+    return (f"payment {_money(e.get('amount'), currency)} on {e.get('invoice')} applied to "
+            + (", ".join(parts) or "nothing"))
 
 
-def render_timeline(entries: list[dict]) -> str:
+def render_timeline(entries: list[dict], tz=None, currency: str | None = None) -> str:
+    """The entries as text, one line each. Times are local to ``tz`` (the policy's timezone; by
+    default the offset each entry carries) with their offset; amounts carry ``currency`` if given."""
     lines = []
     for e in entries:
-        when = _when(e["at"])
+        when = _when(e["at"], tz)
         what = e["what"]
         if what == "enter":
             text = f"enter state {e['state']}"
@@ -59,18 +103,28 @@ def render_timeline(entries: list[dict]) -> str:
             text = f"invoice {e['invoice']} joins the case"
         elif what == "fired":
             guard = f" when {e['guard']}" if e.get("guard") else ""
-            text = f"rule {e['rule']} fired: {e['trigger']}{guard}{_values(e.get('values'))}"
+            text = f"rule {e['rule']} fired: {e['trigger']}{guard}{_values(e.get('values'), tz)}"
         elif what == "skipped":
-            text = f"rule {e['rule']} did not fire: {e.get('why', 'its guard is false')} ({e['trigger']}){_values(e.get('values'))}"
+            text = (f"rule {e['rule']} did not fire: {_text(e.get('why', 'its guard is false'), tz)} "
+                    f"({e['trigger']}){_values(e.get('values'), tz)}")
         elif what == "action":
-            amount = f" {e['amount']}" if e.get("amount") is not None else ""
-            params = ", ".join(f"{k}={v}" for k, v in (e.get("params") or {}).items() if k != "schedule")
-            text = f"  -> {e['type']}{amount} {params}  key {e['key']}"
+            amount = f" {_money(e['amount'], currency)}" if e.get("amount") is not None else ""
+            params = "; ".join(f"{k}: {_text(v, tz)}" for k, v in (e.get("params") or {}).items() if k != "schedule")
+            text = f"  -> {e['type']}{amount}" + (f"  {params}" if params else "") + f"  key {e['key']}"
         elif what == "dropped":
-            text = f"  -> {e['type']} not sent: {e['why']}  key {e['key']}"
-        elif what in ("expired", "not armed", "ignored", "catch-up"):
-            text = f"rule {e.get('rule', '')} {what}: {e.get('why', '')}".replace("rule  ", "")
-        else:
-            text = f"{what} {e}"
+            text = f"  -> {e['type']} not sent: {_text(e['why'], tz)}  key {e['key']}"
+        elif what == "allocated":
+            text = _allocated(e, currency)
+        elif what == "discount applied":
+            text = f"discount of {_money(e.get('amount'), currency)} applied to {e.get('invoice')}"
+        elif what == "plan accepted":
+            paid = e.get("paid_since_offer")
+            text = (f"plan accepted: {e.get('installments')} installments"
+                    + (f", {_money(paid, currency)} paid since the offer counts toward them" if paid else ""))
+        elif what in ("expired", "not armed", "ignored", "catch-up", "promise ended"):
+            text = f"rule {e.get('rule', '')} {what}: {_text(e.get('why', ''), tz)}".replace("rule  ", "")
+        else:  # any other entry: its fields, written as values
+            fields = {k: v for k, v in e.items() if k not in ("at", "what")}
+            text = what + (f": {_text(fields, tz)}" if fields else "")
         lines.append(f"{when}  {text}")
     return "\n".join(lines)

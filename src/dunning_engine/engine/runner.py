@@ -2,19 +2,71 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+import errno
 import gc
+import sys
 from pathlib import Path
 
 from typing import Callable
 
-from ..errors import PolicyError, RecordError
+from ..errors import OutputError, PolicyError, RecordError
 from ..policy.load import load_policy
 from .core import Engine
 from .rates import install_rates
 
-__all__ = ["run_files", "simulate", "Result"]
+__all__ = ["run_files", "simulate", "Result", "bound"]
 
 _PLACED = (None, None)
+YEARS = (1900, 2200)  # the dates an --until/--since may name (SPEC §5)
+
+
+def bound(value, tz, *, end: bool) -> int:
+    """The instant (whole seconds since the epoch) that an ``until`` (``end=True``) or ``since`` names.
+
+    A date (``datetime.date``, or text such as ``2026-03-31``) as ``until`` means through the end of
+    that local day: the last second before 00:00 of the next day; as ``since`` it means 00:00 of that
+    day (SPEC §5). So daily windows written as dates never overlap and leave no gap. A datetime, or
+    ISO text with a time, is exactly that instant (local time in ``tz`` when it has no offset); both
+    bounds are inclusive. Raises ``ValueError`` for text that is not ISO 8601 or a year outside
+    1900–2200.
+    """
+    from ..io.readers import parse_instant
+
+    t: _dt.datetime | None = None
+    text = None
+    if isinstance(value, _dt.datetime):
+        day, t = value.date(), value if value.tzinfo else value.replace(tzinfo=tz)
+    elif isinstance(value, _dt.date):
+        day = value
+    else:
+        text = str(value).strip()
+        day = _written_date(text) or parse_instant(text, tz).date()  # parse_instant: what is wrong
+    if not YEARS[0] <= day.year <= YEARS[1]:  # checked before any arithmetic on it
+        raise ValueError(f"'{value}' is outside the supported years {YEARS[0]}–{YEARS[1]}: "
+                         "give a date or a datetime within them")
+    if text is not None and len(text) > 10:  # a date alone has 10 characters; this has a time
+        t = parse_instant(text, tz)
+    if t is not None:
+        return int(t.timestamp())
+    if end:  # 00:00 of the next day, minus one second (instants are whole seconds)
+        return int(_dt.datetime.combine(day + _dt.timedelta(days=1), _dt.time(0), tzinfo=tz).timestamp()) - 1
+    return int(_dt.datetime.combine(day, _dt.time(0), tzinfo=tz).timestamp())
+
+
+def _written_date(text: str) -> _dt.date | None:
+    """The date that ISO text starts with, as written (before any timezone), or None."""
+    try:
+        return _dt.date.fromisoformat(text[:10]) if len(text) >= 10 else None
+    except ValueError:
+        return None
+
+
+def _advance_silently(engine: Engine, since: int | None, until: int) -> None:
+    """Before ``since``, state advances and actions are not kept (all of them if since > until)."""
+    if since is not None:
+        for _ in engine.run(min(since - 1, until)):
+            pass
 
 
 class Result:
@@ -47,12 +99,11 @@ def simulate(policy, *, invoices, customers=(), events=(), until, since=None, ex
 
     ``invoices``, ``customers`` and ``events`` are what the readers accept: paths,
     lines, or dicts shaped like the JSONL records of SPEC §4. ``until`` and
-    ``since`` are dates, datetimes or their ISO text. Invalid records land in
-    ``Result.rejects``; the rest is processed.
+    ``since`` are dates, datetimes or their ISO text, read as ``dunning run``
+    reads them (:func:`bound`): a date as ``until`` runs through the end of that
+    local day. Invalid records land in ``Result.rejects``; the rest is processed.
     """
-    import datetime as _dt
-
-    from ..io.readers import Rejects, parse_instant, read_customers, read_events, read_invoices
+    from ..io.readers import Rejects, read_customers, read_events, read_invoices
     from ..policy.ir import Policy
 
     if not isinstance(policy, Policy):
@@ -60,13 +111,8 @@ def simulate(policy, *, invoices, customers=(), events=(), until, since=None, ex
     engine = Engine(policy, explain=explain)
     install_rates(engine, policy)  # rates: tables (files relative to the policy file)
     tz = engine.clock.tz
-
-    def instant(value):
-        if isinstance(value, _dt.datetime):
-            return value if value.tzinfo else value.replace(tzinfo=tz)
-        if isinstance(value, _dt.date):
-            return _dt.datetime.combine(value, _dt.time(0), tzinfo=tz)
-        return parse_instant(str(value), tz)
+    until_t = bound(until, tz, end=True)
+    since_t = bound(since, tz, end=False) if since is not None else None
 
     bad = Rejects()
     for c in read_customers(customers, rejects=bad):
@@ -81,18 +127,24 @@ def simulate(policy, *, invoices, customers=(), events=(), until, since=None, ex
             engine.add_event(ev)
         except RecordError as e:
             bad.append(e)
-    if since is not None:
-        for _ in engine.run(int(instant(since).timestamp()) - 1):
-            pass
-    actions = list(engine.run(instant(until)))
+    _advance_silently(engine, since_t, until_t)
+    actions = list(engine.run(until_t))
     return Result(engine, actions, bad)
 
 
 def run_files(policy_path: str, *, invoices: str, customers: str | None = None, events: str | None = None,
               until: str, since: str | None = None, out: str = "-", states: str | None = None,
               explain: bool = False, rejects: str | None = None,
-              report: Callable[[str], None] = print) -> int:
-    """Run and write actions; return the number of problems (rejected records and failed cases)."""
+              report: Callable[[str], None] = print, summary: Callable[[str], None] | None = None) -> int:
+    """Run and write actions; return the number of problems (rejected records and failed cases).
+
+    ``until``/``since`` are read by :func:`bound` (a date as ``until``: through the end of that day).
+    ``report`` receives each problem; ``summary``, when given, one line at the end: cases by state,
+    actions written by type, records rejected (and cases failed). A write that fails raises
+    :class:`~dunning_engine.errors.OutputError` naming the file (``"-"``: standard output).
+    """
+    if out == "-":
+        _check_stdout()  # started with stdout closed: say so before the run
     policy = load_policy(Path(policy_path))  # a path: an unknown suffix is an error, not policy text
     engine = Engine(policy, explain=explain)
     # A run holds millions of small objects and creates no reference cycles worth collecting:
@@ -102,21 +154,21 @@ def run_files(policy_path: str, *, invoices: str, customers: str | None = None, 
     gc.disable()
     try:
         return _run(engine, policy, invoices=invoices, customers=customers, events=events, until=until,
-                    since=since, out=out, states=states, rejects=rejects, report=report)
+                    since=since, out=out, states=states, rejects=rejects, report=report, summary=summary)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _run(engine, policy, *, invoices, customers, events, until, since, out, states, rejects, report) -> int:
-    from ..io.readers import Rejects, parse_instant, read_customers, read_events, read_invoices
-    from ..io.writers import JsonlWriter
+def _run(engine, policy, *, invoices, customers, events, until, since, out, states, rejects, report,
+         summary) -> int:
+    from ..io.readers import Rejects, read_customers, read_events, read_invoices
 
     install_rates(engine, policy)  # rates: tables (files relative to the policy file)
     tz = engine.clock.tz
     try:
-        until_t = parse_instant(until, tz)
-        since_t = parse_instant(since, tz) if since else None
+        until_t = bound(until, tz, end=True)
+        since_t = bound(since, tz, end=False) if since else None
     except ValueError as e:
         raise PolicyError(f"--until/--since: {e}", help="write a date (2026-03-01) or a datetime (2026-03-01T09:00)") from None
     bad = Rejects()
@@ -141,20 +193,77 @@ def _run(engine, policy, *, invoices, customers, events, until, since, out, stat
     if events:
         for ev in read_events(events, tz=tz, default_currency=policy.currency, rejects=bad):
             place(engine.add_event, ev, ev.origin)
-    if since_t is not None:
-        for _ in engine.run(min(int(since_t.timestamp()) - 1, int(until_t.timestamp()))):
-            pass  # before --since: state advances, actions are not written (all of them if since > until)
-    with JsonlWriter(out) as w:
-        w.write_many(engine.run(until_t))
+    _advance_silently(engine, since_t, until_t)
+    counts: dict[str, int] | None = {} if summary is not None else None
+    actions = engine.run(until_t)
+    if counts is not None:
+        actions = _counted(actions, counts)
+    _writing(out, lambda target: _write_jsonl(target, actions))
     if states:
-        with JsonlWriter(states) as w:
-            w.write_many(engine.case_states())
-    for e in bad.errors:
-        report(e.render())
+        _writing(states, lambda target: _write_jsonl(target, engine.case_states()))
+    for reject in bad.errors:
+        report(reject.render())
     if rejects:
-        bad.write_jsonl(rejects)
-    for e in engine.errors:
-        report(f"error: {e}")
-    if bad.errors:
+        _writing(rejects, bad.write_jsonl)
+    for failure in engine.errors:
+        report(f"error: {failure}")
+    if summary is not None:
+        summary(_summary(engine, counts or {}, len(bad.errors)))
+    elif bad.errors:
         report(f"{len(bad.errors)} record(s) rejected")
     return len(bad.errors) + len(engine.errors)
+
+
+def _write_jsonl(target: str, records) -> int:
+    """Write ``records`` as JSONL to ``target`` (a path, or ``"-"`` for standard output)."""
+    from ..io.writers import JsonlWriter
+
+    with JsonlWriter(target) as w:
+        return w.write_many(records)
+
+
+def _check_stdout() -> None:
+    if sys.stdout is None:  # the process started with its standard output closed (>&-)
+        raise OutputError.from_os_error(OSError(errno.EBADF, "closed"), "-")
+
+
+def _writing(target: str, write: Callable[[str], object]) -> None:
+    """``write(target)``; a file that cannot be opened or written, a full disk or a closed pipe is an
+    OutputError naming ``target``."""
+    if target == "-":
+        _check_stdout()
+    try:
+        write(target)
+    except OSError as e:
+        raise OutputError.from_os_error(e, target) from None
+
+
+def _counted(actions, counts: dict[str, int]):
+    """``actions``, passed through, counting them by type into ``counts``."""
+    for a in actions:
+        t = a["type"]
+        counts[t] = counts.get(t, 0) + 1
+        yield a
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _summary(engine: Engine, actions: dict[str, int], rejected: int) -> str:
+    """One line: cases (by state), actions written (by type), records rejected, cases failed."""
+    names = [s.name for s in engine.cp.states]
+    by_state: dict[str, int] = {}
+    for case in engine.cases.values():
+        name = names[case.state] if case.state >= 0 else "not started"
+        by_state[name] = by_state.get(name, 0) + 1
+
+    def listed(counts: dict[str, int]) -> str:
+        return " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")" if counts else ""
+
+    parts = [_n(len(engine.cases), "case") + listed(by_state),
+             _n(sum(actions.values()), "action") + listed(actions),
+             _n(rejected, "record") + " rejected"]
+    if engine.errors:
+        parts.append(_n(len(engine.errors), "case") + " failed")
+    return "; ".join(parts)

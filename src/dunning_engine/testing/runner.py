@@ -80,19 +80,6 @@ class Run:
         return self.result.engine
 
 
-def _instant(engine, value) -> int:
-    from ..io.readers import parse_instant
-
-    tz = engine.clock.tz
-    if isinstance(value, _dt.datetime):
-        value = value if value.tzinfo else value.replace(tzinfo=tz)
-    elif isinstance(value, _dt.date):
-        value = _dt.datetime.combine(value, _dt.time(0), tzinfo=tz)
-    else:
-        value = parse_instant(str(value), tz)
-    return int(value.timestamp())
-
-
 def run_checked(policy, *, invoices: Iterable = (), customers: Iterable = (), events: Iterable = (), until,
                 since=None, explain: bool = False, check: bool = True, max_violations: int = 20) -> Run:
     """Run ``policy`` like :func:`dunning_engine.simulate`, one instant at a time, checking invariants.
@@ -102,7 +89,7 @@ def run_checked(policy, *, invoices: Iterable = (), customers: Iterable = (), ev
     are still checked. With ``explain=True`` the run also records which
     rules fired and which states were entered (for coverage).
     """
-    from ..engine.runner import simulate
+    from ..engine.runner import bound, simulate
 
     # simulate() up to an instant before anything can happen: it reads and
     # places every record, and hands back the engine, ready to run.
@@ -112,8 +99,8 @@ def run_checked(policy, *, invoices: Iterable = (), customers: Iterable = (), ev
     result = simulate(policy, invoices=records(invoices), customers=records(customers), events=records(events),
                       until=_EPOCH, explain=explain)
     engine = result.engine
-    u = _instant(engine, until)
-    s = _instant(engine, since) if since is not None else None
+    u = bound(until, engine.clock.tz, end=True)  # a date: through the end of that day (SPEC §5)
+    s = bound(since, engine.clock.tz, end=False) if since is not None else None
     checker = _Checker(engine, max_violations) if check else None
     actions: list[dict] = []
 

@@ -440,7 +440,8 @@ class _Loader:
                        help="for example: invoices: [{id: A1, customer: C1, amount: \"100000\", issued: 2026-01-01, due: 2026-01-31}]")
         until = since = None
         if m.get("until") is None:
-            self.error(m, "a case needs 'until:' (the run goes up to and including it)", help="for example 'until: 2026-04-01'")
+            self.error(m, "a case needs 'until:' (the run goes up to and including it; a date means through "
+                          "the end of that day)", help="for example 'until: 2026-04-01'")
         else:
             until = self.instant(m.get("until"), "until", tz)
         if m.get("since") is not None:
@@ -476,14 +477,16 @@ class _Loader:
         return _display(path)
 
     def instant(self, node, what: str, tz) -> str | None:
-        from ..io.readers import parse_instant
+        """The text of ``until:``/``since:``, checked; the run reads it with ``engine.runner.bound``
+        (a date as ``until`` means through the end of that local day, SPEC §5)."""
+        from ..engine.runner import bound
 
         text = self.text(node, what)
         if text is None:
             return None
         if tz is not None:
             try:
-                parse_instant(text, tz)
+                bound(text, tz, end=what == "until")
             except ValueError as e:
                 self.error(node, f"{what}: {e}", help="write a date (2026-04-01) or a date-time (2026-04-01T09:00)")
                 return None
