@@ -630,7 +630,7 @@ class _Builder:
                 self.error(name, f"rate name '{name.text}' is not a valid name")
                 continue
             if isinstance(value, ScalarNode):
-                tables.append(ir.RateTable(name=name.text, path=value.text))
+                tables.append(ir.RateTable(name=name.text, path=value.text, location=value.location))
                 continue
             vm = self.expect_map(value, f"rate '{name.text}'")
             if vm is None:
