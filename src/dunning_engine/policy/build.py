@@ -14,6 +14,8 @@ from typing import Any, Callable, Iterable
 
 from .. import expr as _expr
 from ..errors import Location, PolicyError, PolicyErrors, did_you_mean
+from ..expr.ast import depth as _expr_depth
+from ..expr.parser import MAX_DEPTH as MAX_EXPRESSION_DEPTH
 from ..values import Duration, is_currency, parse_decimal
 from . import ir
 from .nodes import MapNode, Node, ScalarNode, SeqNode, describe
@@ -170,7 +172,12 @@ class _Builder:
     # -- expressions -----------------------------------------------------------
     def schema(self, event: bool = False):
         # With a missing or invalid currency (already reported), check the rest against a stand-in.
-        return _expr.policy_schema(self.scope, self.currency or "USD", self.segment_names, event=event)
+        # One schema per (scope, currency, segments, event): building it costs as much as the policy
+        # has segments, so not once per expression (that made large policies quadratic).
+        key = (self.scope, self.currency, len(self.segment_names), event)
+        if getattr(self, "_schema", (None,))[0] != key:
+            self._schema = (key, _expr.policy_schema(self.scope, self.currency or "USD", self.segment_names, event=event))
+        return self._schema[1]
 
     def expression(self, node: Node | None, what: str, expect: Any = None, event: bool = False):
         s = self.scalar(node, what)
@@ -312,6 +319,7 @@ class _Builder:
             return ()
         result = []
         reserved = set(self.schema().variables)
+        entries = []
         for key, value in m.items:
             name = self.name(key, "segment name")
             if name is None:
@@ -319,10 +327,34 @@ class _Builder:
             if name in reserved:
                 self.error(key, f"segment name '{name}' is already a variable", help="choose another name")
                 continue
+            entries.append((name, value))
+        # Every segment is checked against one schema that has them all (a schema per segment made
+        # many segments quadratic); a segment may use only those written before it.
+        self.segment_names.extend(name for name, _ in entries)
+        position = {name: i for i, (name, _) in enumerate(entries)}
+        depth: dict[str, int] = {}  # levels of a segment, counting those of the segments it uses
+        too_deep: set[str] = set()
+        for i, (name, value) in enumerate(entries):
             e = self.expression(value, f"segment '{name}'", expect=_expr.types.BOOL)
-            self.segment_names.append(name)  # later segments may use earlier ones
-            if e is not None:
-                result.append((name, e))
+            if e is None:
+                continue
+            later = sorted(v for v in e.variables if position.get(v, -1) >= i)
+            if later:
+                what = "itself" if name in later else f"'{later[0]}', which is written after it"
+                self.error(value, f"segment '{name}' uses {what}", help="a segment may use the segments written before it")
+                continue
+            used = [v for v in e.variables if v in position]
+            if any(v in too_deep for v in used):  # already reported for the segment it uses
+                too_deep.add(name)
+                continue
+            depth[name] = _expr_depth(e.node) + max((depth.get(v, 0) for v in used), default=0)
+            if depth[name] > MAX_EXPRESSION_DEPTH:
+                too_deep.add(name)
+                self.error(value, f"segment '{name}' is nested too deeply ({depth[name]} levels, counting the "
+                                  f"segments it uses; the limit is {MAX_EXPRESSION_DEPTH})",
+                           help="use fewer segments inside segments")
+                continue
+            result.append((name, e))
         return tuple(result)
 
     def invariants(self, node: Node | None) -> tuple[tuple[str, Any], ...]:
