@@ -89,7 +89,8 @@ def read_rate_csv(path: str | os.PathLike, name: str = "", *, shown: str | None 
     def bad(line: int, col: int, msg: str, help: str | None = None, length: int = 1) -> PolicyError:
         return PolicyError(f"{what}: {msg}", Location(source, line, col, length), help=help)
 
-    for lineno, cells in enumerate(csv.reader(io.StringIO(text)), start=1):
+    reader = csv.reader(io.StringIO(text))
+    for lineno, cells in enumerate(_records(reader, bad), start=1):
         if not cells or not "".join(cells).strip() or cells[0].lstrip().startswith("#"):
             continue
         first = cells[0].strip()
@@ -117,6 +118,19 @@ def read_rate_csv(path: str | os.PathLike, name: str = "", *, shown: str | None 
         raise PolicyError(f"{what} '{shown}' has no rows", Location(source, 1, 1),
                           help="write one 'YYYY-MM-DD,value' per line")
     return sorted((d, v) for d, (v, _) in rows.items())
+
+
+def _records(reader: Any, bad: Any):
+    """The records of a csv reader; its own errors (a field over the csv module's size limit, say)
+    become the table's error at the line where they happen."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise bad(reader.line_num or 1, 1, f"not a CSV line ({e})",
+                      help="write one 'YYYY-MM-DD,value' per line, e.g. 2026-05-01,39145.12") from None
 
 
 def _first_line(text: str) -> int:

@@ -65,6 +65,10 @@ FEE_BASES = ("balance", "principal", "amount")
 INTEREST_BASES = ("principal", "balance")
 
 
+MAX_ERRORS = 100
+"""Errors reported for one policy at most (checking stops there; SPEC §12)."""
+
+
 class _Builder:
     def __init__(self, root: Node, path: str | None) -> None:
         self.root = root
@@ -78,6 +82,16 @@ class _Builder:
     def error(self, node: Node | Location | None, message: str, help: str | None = None, code: str | None = None) -> None:
         loc = node.location if isinstance(node, Node) else node
         self.errors.append(PolicyError(message, loc, help=help, code=code))
+        self.stop_if_too_many()
+
+    def stop_if_too_many(self) -> None:
+        """Stop checking after MAX_ERRORS errors: each may cost a 'did you mean' over every name of
+        the policy, and a hostile file could otherwise make checking it quadratic (SPEC §12)."""
+        if len(self.errors) >= MAX_ERRORS:
+            first = min((e.location for e in self.errors if e.location), key=lambda l: (l.line, l.column), default=None)
+            stop = PolicyError(f"too many errors: checking stopped after {len(self.errors)}", first,
+                               help="fix these and check the policy again")
+            raise PolicyErrors([*self.errors, stop])
 
     def check_keys(self, node: MapNode, allowed: Iterable[str], what: str) -> None:
         allowed = tuple(allowed)
@@ -190,6 +204,7 @@ class _Builder:
             return _expr.compile_expression(s.text, self.schema(event), origin=s.origin, expect=expect, what=what)
         except PolicyError as e:
             self.errors.extend(e.errors)
+            self.stop_if_too_many()
             return None
 
     def duration(self, node: Node | None, what: str, positive: bool = False) -> Duration | None:
@@ -687,6 +702,7 @@ class _Builder:
     # -- whole-policy checks --------------------------------------------------------
     def check_graph(self, states: tuple[ir.State, ...], any_state: tuple[ir.Rule, ...], where: Node) -> None:
         names = [s.name for s in states]
+        known = set(names)
         seen: set[str] = set()
         for s in states:
             if s.name in seen:
@@ -702,12 +718,13 @@ class _Builder:
             if s.final:
                 self.error(s.location, f"state '{s.name}' cannot be both initial and final")
         for goto, node in getattr(self, "gotos", []):
-            if goto != "previous" and goto not in names:
+            if goto != "previous" and goto not in known:
                 self.error(node, f"goto: undefined state '{goto}'",
-                           help=did_you_mean(goto, names + ["previous"]) or f"states: {', '.join(names)}")
+                           help=did_you_mean(goto, names + ["previous"])
+                           or (f"states: {', '.join(names)}" if len(names) <= 20 else None))
         for excepts, node in getattr(self, "except_nodes", []):
             for name in excepts:
-                if name not in names:
+                if name not in known:
                     self.error(node, f"except: undefined state '{name}'", help=did_you_mean(name, names))
 
 
