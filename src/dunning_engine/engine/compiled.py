@@ -153,7 +153,7 @@ class CState:
         if timers and all(cr.kind == "at" for cr in timers) and len(fields) == 1 and None not in fields:
             sorted_shift = fields.pop()
             timers_in_order = tuple(sorted(timers, key=lambda cr: (cr.at_delta, cr.order)))
-        # Set together (a reader in another thread sees all of them or builds them again, alike).
+        # (Another thread that finds one of them unset builds them again: equal tables, no harm.)
         self.rules, self.timers, self.on_rules, self.conds = rules, timers, on_rules, conds
         self.sorted_shift, self.timers_in_order = sorted_shift, timers_in_order
 
