@@ -123,7 +123,7 @@ def test_validate_of_good_files_prints_nothing():
     r = invoke("validate", POLICY, DSL)
     assert (r.exit_code, r.output) == (0, "")
     r = invoke("validate", "-v", POLICY)
-    assert r.output == f"{POLICY}: ok (b2b_friendly_cl@3, 7 states)\n"
+    assert r.output == f"{POLICY}: ok (b2b_friendly_cl@4, 7 states)\n"
 
 
 def test_quiet_commands_when_there_is_nothing_to_say():
@@ -136,10 +136,10 @@ def test_run_writes_a_summary_on_stderr_and_the_same_actions_on_stdout():
     loud = invoke("run", POLICY, *RECORDS)
     quiet = invoke("run", POLICY, *RECORDS, "-q")
     assert loud.exit_code == quiet.exit_code == 0
-    assert loud.stdout == quiet.stdout and len(loud.stdout.splitlines()) == 36
+    assert loud.stdout == quiet.stdout and len(loud.stdout.splitlines()) == 28
     assert quiet.stderr == ""
-    assert loud.stderr == ("5 cases (legal 3, paid 2); 36 actions (escalate 3, fee 3, offer_plan 3, remind 24, "
-                           "task 3); 0 records rejected\n")
+    assert loud.stderr == ("5 cases (legal 2, paid 3); 28 actions (escalate 2, fee 2, offer_plan 2, remind 20, "
+                           "task 2); 0 records rejected\n")
 
 
 def test_run_summary_counts_rejects_and_written_actions_only(tmp_path):
@@ -149,7 +149,7 @@ def test_run_summary_counts_rejects_and_written_actions_only(tmp_path):
     r = invoke("run", POLICY, *args, "--since", "2026-06-01")
     assert r.exit_code == 1
     written = [json.loads(line)["type"] for line in r.stdout.splitlines()]
-    assert r.stderr.splitlines()[-1] == (f"5 cases (legal 3, paid 2); {len(written)} actions (escalate "
+    assert r.stderr.splitlines()[-1] == (f"5 cases (legal 2, paid 3); {len(written)} actions (escalate "
                                          f"{written.count('escalate')}); 1 record rejected")
     # With -q the rejected count is still said.
     r = invoke("run", POLICY, *args, "-q")
@@ -218,28 +218,28 @@ def test_explain_prints_no_python_reprs():
     text = "".join(explain(c) for c in ("F-1001", "F-1002", "F-1003", "F-1004", "F-1005"))
     for repr_ in ("Decimal(", "datetime.", "['", "{'", "None"):
         assert repr_ not in text, repr_
-    assert "    -> remind  template: first_notice; via: email, whatsapp  key b2b_friendly_cl@3/F-1002/overdue#1/" \
+    assert "    -> remind  template: first_notice; via: email, whatsapp  key b2b_friendly_cl@4/F-1002/overdue#1/" \
            "on_enter/1/0" in text
-    assert ("    -> fee 9600 CLP  percent: 2%; of: balance; base: 480000; computed: 9600.00; max: 100000  "
-            "key b2b_friendly_cl@3/F-1002/overdue#2/overdue.2/1/0") in text
-    assert "    -> offer_plan 489600 CLP  installments: 3; every: 30 days; first: 2026-05-05; total: 489600" in text
-    assert "2026-05-05 12:00-04:00  payment 480000 CLP on F-1002 applied to fees 9600 CLP, principal 470400 CLP" in text
+    assert ("    -> fee 46000 CLP  percent: 2%; of: balance; base: 2300000; computed: 46000.00; max: 100000  "
+            "key b2b_friendly_cl@4/F-1003/overdue#2/overdue.2/1/0") in text
+    assert "    -> offer_plan 2346000 CLP  installments: 3; every: 30 days; first: 2026-04-28; total: 2346000" in text
+    assert "2026-05-05 12:00-04:00  payment 480000 CLP on F-1002 applied to principal 480000 CLP" in text
 
 
 def test_explain_prints_every_time_in_local_time_with_its_offset():
-    text = explain("F-1002")
+    text = explain("F-1003")
     times = re.findall(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:\d{2})?", text)
     assert times and all(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}[+-]\d{2}:\d{2}", t) for t in times), \
         sorted(set(times))
     lines = text.splitlines()
-    assert lines[0] == "2026-03-10 00:00-03:00  enter state upcoming"  # before Chile's DST change of 5 April
-    assert "2026-04-28 15:00-04:00  rule overdue.2 catch-up: was due 2026-04-24 09:00-04:00" in lines
+    assert lines[0] == "2026-03-05 00:00-03:00  enter state upcoming"  # before Chile's DST change of 5 April
+    assert "2026-04-21 09:00-04:00  rule overdue.2 catch-up: was due 2026-04-19 09:00-04:00" in lines
 
 
 def test_explain_json_keeps_machine_values():
-    entries = [json.loads(line) for line in explain("F-1002", "--format", "json").splitlines()]
+    entries = [json.loads(line) for line in explain("F-1003", "--format", "json").splitlines()]
     fee = next(e for e in entries if e.get("type") == "fee")
-    assert fee["amount"] == "9600" and fee["at"] == "2026-04-28T15:00:00-04:00"
+    assert fee["amount"] == "46000" and fee["at"] == "2026-04-21T09:00:00-04:00"
     first = next(e for e in entries if e.get("what") == "action")
     assert first["params"]["via"] == ["email"]
 

@@ -136,7 +136,7 @@ def test_run_with_stdout_closed_still_writes_its_out_file(tmp_path):
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=120,
                        preexec_fn=close_fd(1))
     assert r.returncode == 0, r.stderr
-    assert len(out.read_text().splitlines()) == 36
+    assert len(out.read_text().splitlines()) == 28
 
 
 @pytest.mark.parametrize("command", ["run", "explain"])

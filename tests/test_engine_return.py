@@ -301,7 +301,7 @@ def test_a_return_that_moves_a_timer_out_of_the_years_is_an_error_for_that_case(
 def test_explain_shows_the_return():
     r = run(LADDER, INV, DISPUTE, until="2026-03-31", explain=True)
     text = render_timeline(case_timeline(r.engine, "A1"))
-    assert "2026-02-20 00:00  return to state overdue, its timers moved 10 days later (the time away)" in text
+    assert "2026-02-20 00:00+00:00  return to state overdue, its timers moved 10 days later (the time away)" in text
     assert "enter state overdue" in text and text.count("enter state overdue") == 1
 
 

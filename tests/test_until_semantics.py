@@ -200,4 +200,4 @@ def test_daily_windows_in_python_cover_every_day_of_the_example():
     while day <= dt.date(2026, 7, 31):
         parts.extend(simulate(policy, **records, since=day, until=day).actions)
         day += dt.timedelta(days=1)
-    assert parts == whole and len(whole) == 36
+    assert parts == whole and len(whole) == 28

@@ -8,6 +8,7 @@ state's own in file order).
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import datetime as _dt
@@ -107,34 +108,68 @@ def _date_shift(expr) -> tuple[str | None, _dt.timedelta | None]:
 
 
 class CState:
-    __slots__ = ("name", "index", "initial", "final", "on_enter", "on_exit", "rules", "timers", "on_rules", "conds",
-                 "sorted_shift", "timers_in_order")
+    """One state's rule tables. The tables (``rules``, ``timers``, ``on_rules``, ``conds``,
+    ``sorted_shift``, ``timers_in_order``) are built on first use by :meth:`CompiledPolicy._tables`:
+    compiling a policy costs time and memory in proportion to its size, not to states × ``any_state``
+    rules, and a run builds the tables of the states its cases enter (once each)."""
 
-    def __init__(self, name: str, index: int, state: ir.State) -> None:
+    __slots__ = ("name", "index", "initial", "final", "on_enter", "on_exit", "_cp",
+                 "rules", "timers", "on_rules", "conds", "sorted_shift", "timers_in_order")
+
+    def __init__(self, name: str, index: int, state: ir.State, cp: "CompiledPolicy | None" = None) -> None:
         self.name = name
         self.index = index
         self.initial = state.initial
         self.final = state.final
         self.on_enter = state.on_enter
         self.on_exit = state.on_exit
-        self.rules: list[CRule] = []
-        self.timers: list[CRule] = []
-        self.on_rules: dict[str, list[CRule]] = {}
-        self.conds: list[CRule] = []
+        self._cp = cp
+        if cp is None:  # built by hand: empty tables, filled by the caller
+            self._set_tables([])
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for an attribute not set yet: the rule tables, built on first use.
+        if name in _TABLES and self._cp is not None:
+            self._cp._tables(self)
+            return object.__getattribute__(self, name)
+        raise AttributeError(name)
+
+    def _set_tables(self, rules: list[CRule]) -> None:
+        timers: list[CRule] = []
+        on_rules: dict[str, list[CRule]] = {}
+        conds: list[CRule] = []
+        for cr in rules:
+            if cr.kind in ("at", "after", "every"):
+                timers.append(cr)
+            elif cr.kind == "on":
+                for ev in cr.events:
+                    on_rules.setdefault(ev, []).append(cr)
+            else:
+                conds.append(cr)
         # When every timer is 'at: F ± N days' of one field F (due or issued): F, and the timers in
         # firing order, (N, rule order), so that entering the state arms them without sorting.
-        self.sorted_shift: str | None = None
-        self.timers_in_order: tuple[CRule, ...] = ()
+        sorted_shift: str | None = None
+        timers_in_order: tuple[CRule, ...] = ()
+        fields = {cr.at_field for cr in timers}
+        if timers and all(cr.kind == "at" for cr in timers) and len(fields) == 1 and None not in fields:
+            sorted_shift = fields.pop()
+            timers_in_order = tuple(sorted(timers, key=lambda cr: (cr.at_delta, cr.order)))
+        # (Another thread that finds one of them unset builds them again: equal tables, no harm.)
+        self.rules, self.timers, self.on_rules, self.conds = rules, timers, on_rules, conds
+        self.sorted_shift, self.timers_in_order = sorted_shift, timers_in_order
 
-    def _order_timers(self) -> None:
-        fields = {cr.at_field for cr in self.timers}
-        if self.timers and all(cr.kind == "at" for cr in self.timers) and len(fields) == 1 and None not in fields:
-            self.sorted_shift = fields.pop()
-            self.timers_in_order = tuple(sorted(self.timers, key=lambda cr: (cr.at_delta, cr.order)))
+
+_TABLES = frozenset({"rules", "timers", "on_rules", "conds", "sorted_shift", "timers_in_order"})
 
 
 class CompiledPolicy:
-    """Plain tables for one policy; build once, share between engines."""
+    """Plain tables for one policy; build once, share between engines.
+
+    Compiling is linear in the policy's size: states are indexed by name, a state's rule tables are
+    built when a case first enters it, and one ``CRule`` of an ``any_state`` rule serves every state
+    where that rule has the same position in evaluation order (all of them, unless ``except``
+    shifts it).
+    """
 
     def __init__(self, policy: ir.Policy) -> None:
         self.policy = policy
@@ -146,32 +181,16 @@ class CompiledPolicy:
         self.calendar = get_calendar(policy.calendar)
         self.segments: dict[str, Any] = dict(policy.segments)
         self.index = {s.name: i for i, s in enumerate(policy.states)}
-        self.states: list[CState] = []
-        for i, s in enumerate(policy.states):
-            cs = CState(s.name, i, s)
-            if not s.final:
-                for order, rule in enumerate(policy.rules_of(s.name)):
-                    goto = None
-                    if rule.goto == "previous":
-                        goto = PREVIOUS
-                    elif rule.goto == "return":
-                        goto = RETURN
-                    elif rule.goto is not None:
-                        goto = self.index[rule.goto]
-                    cr = CRule(rule, order, goto)
-                    if not cr.clock and cr.kind == "cond":
-                        cr.clock = self._segments_clock(rule)
-                    cs.rules.append(cr)
-                    if cr.kind in ("at", "after", "every"):
-                        cs.timers.append(cr)
-                    elif cr.kind == "on":
-                        for ev in cr.events:
-                            cs.on_rules.setdefault(ev, []).append(cr)
-                    else:
-                        cs.conds.append(cr)
-                cs._order_timers()
-            self.states.append(cs)
+        self.states: list[CState] = [CState(s.name, i, s, self) for i, s in enumerate(policy.states)]
         self.initial = next(i for i, s in enumerate(policy.states) if s.initial)
+        self._shared: dict[tuple[int, int], CRule] = {}  # (any_state index, order) -> its CRule
+        # states with a 'goto: return' rule (own or any_state): entering one pauses the entry left
+        # (engine/returns.py). Read from the policy, so that no state's rule tables are built for it.
+        returns_any = [r for r in policy.any_state if r.goto == "return"]
+        self.returning = frozenset(
+            i for i, s in enumerate(policy.states)
+            if not s.final and (any(r.goto == "return" for r in s.rules)
+                                or any(s.name not in r.except_ for r in returns_any)))
         # ids of the actions whose building reads variables (the policy keeps them alive, so ids are stable)
         every_action = [a for s in policy.states for a in (*s.on_enter, *s.on_exit, *(x for r in s.rules for x in r.do))]
         every_action += [a for r in policy.any_state for a in r.do]
@@ -179,20 +198,83 @@ class CompiledPolicy:
         # Ledgers keep their day-by-day history only for interest (see Ledger.accrual).
         self.has_interest = any(a.kind == "interest" for a in every_action)
         # Does any rule react to time through its guard? (decides whether wake-ups are computed)
-        self.any_clock = any(r.clock for s in self.states for r in s.conds)
+        self.any_clock = self._any_clock()
+
+    def _tables(self, cs: CState) -> None:
+        """Build the rule tables of ``cs``: applicable ``any_state`` rules first, then its own."""
+        policy = self.policy
+        state = policy.states[cs.index]
+        rules: list[CRule] = []
+        if not state.final:
+            shared = policy.shared_rules(state.name)
+            if shared is policy.any_state:  # every any_state rule applies: order == position
+                rules.extend(self._shared_rule(j, rule, j) for j, rule in enumerate(shared))
+            else:
+                for j, rule in enumerate(policy.any_state):
+                    if state.name not in rule.except_:
+                        rules.append(self._shared_rule(j, rule, len(rules)))
+            rules.extend(self._crule(rule, order) for order, rule in enumerate(state.rules, start=len(rules)))
+        cs._set_tables(rules)
+
+    def _shared_rule(self, j: int, rule: ir.Rule, order: int) -> CRule:
+        cr = self._shared.get((j, order))
+        if cr is None:
+            cr = self._shared.setdefault((j, order), self._crule(rule, order))
+        return cr
+
+    def _crule(self, rule: ir.Rule, order: int) -> CRule:
+        goto = None
+        if rule.goto == "previous":
+            goto = PREVIOUS
+        elif rule.goto == "return":
+            goto = RETURN
+        elif rule.goto is not None:
+            goto = self.index[rule.goto]
+        cr = CRule(rule, order, goto)
+        if not cr.clock and cr.kind == "cond":
+            cr.clock = self._segments_clock(rule)
+        return cr
+
+    def _any_clock(self) -> bool:
+        """Whether a condition rule of some non-final state reads the clock (directly or through segments)."""
+        policy = self.policy
+        open_states = {s.name for s in policy.states if not s.final}
+        candidates = [r for s in policy.states if not s.final for r in s.rules]
+        # an any_state rule counts when it applies to some non-final state
+        candidates += [r for r in policy.any_state if len(open_states.intersection(r.except_)) < len(open_states)]
+        for rule in candidates:
+            if rule.trigger is None:
+                reads = set()
+                for e in (rule.when, rule.unless):
+                    if e is not None:
+                        reads |= set(e.variables)
+                if reads & CLOCK_VARIABLES or self._segments_clock(rule):
+                    return True
+        return False
 
     def _segments_clock(self, rule: ir.Rule) -> bool:
         """True when a guard reads a segment whose definition reads the clock (through segments, recursively)."""
-        seen: set[str] = set()
+        names = set().union(*(e.variables for e in (rule.when, rule.unless) if e is not None))
+        return not self._clock_segments.isdisjoint(names)
 
-        def reads_clock(names) -> bool:
-            for name in names:
-                if name in CLOCK_VARIABLES:
-                    return True
-                if name in self.segments and name not in seen:
-                    seen.add(name)
-                    if reads_clock(self.segments[name].variables):
-                        return True
-            return False
-
-        return reads_clock(set().union(*(e.variables for e in (rule.when, rule.unless) if e is not None)))
+    @cached_property
+    def _clock_segments(self) -> frozenset[str]:
+        """The segments that read the clock, directly or through other segments: found from the direct
+        readers backwards along "is read by" links, in one pass over the segments (no recursion: a chain
+        of thousands of segments is fine)."""
+        read_by: dict[str, list[str]] = {}
+        todo = []
+        for name, expr in self.segments.items():
+            variables = set(expr.variables)
+            if variables & CLOCK_VARIABLES:
+                todo.append(name)
+            for var in variables:
+                if var in self.segments:
+                    read_by.setdefault(var, []).append(name)
+        found = set(todo)
+        while todo:
+            for reader in read_by.get(todo.pop(), ()):
+                if reader not in found:
+                    found.add(reader)
+                    todo.append(reader)
+        return frozenset(found)

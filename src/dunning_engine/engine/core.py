@@ -174,7 +174,7 @@ class Engine:
         self._waiting: dict[str, list[Event]] = {}  # customer events that came before the customer's first case
         self.atom_cache: dict = {}  # CRule -> clock atoms of its guard (see wake.py)
         # States with a 'goto: return' rule: entering one keeps the entry left (returns.py)
-        self._returning = frozenset(cs.index for cs in self.cp.states if any(cr.goto == RETURN for cr in cs.rules))
+        self._returning = self.cp.returning
 
     # ------------------------------------------------------------------ input
     def add_customer(self, customer: Customer) -> None:

@@ -14,6 +14,8 @@ from typing import Any, Callable, Iterable
 
 from .. import expr as _expr
 from ..errors import Location, PolicyError, PolicyErrors, did_you_mean
+from ..expr.ast import depth as _expr_depth
+from ..expr.parser import MAX_DEPTH as MAX_EXPRESSION_DEPTH
 from ..values import Duration, is_currency, parse_decimal
 from . import ir
 from .nodes import MapNode, Node, ScalarNode, SeqNode, describe
@@ -63,6 +65,10 @@ FEE_BASES = ("balance", "principal", "amount")
 INTEREST_BASES = ("principal", "balance")
 
 
+MAX_ERRORS = 100
+"""Errors reported for one policy at most (checking stops there; SPEC §12)."""
+
+
 class _Builder:
     def __init__(self, root: Node, path: str | None) -> None:
         self.root = root
@@ -76,6 +82,16 @@ class _Builder:
     def error(self, node: Node | Location | None, message: str, help: str | None = None, code: str | None = None) -> None:
         loc = node.location if isinstance(node, Node) else node
         self.errors.append(PolicyError(message, loc, help=help, code=code))
+        self.stop_if_too_many()
+
+    def stop_if_too_many(self) -> None:
+        """Stop checking after MAX_ERRORS errors: each may cost a 'did you mean' over every name of
+        the policy, and a hostile file could otherwise make checking it quadratic (SPEC §12)."""
+        if len(self.errors) >= MAX_ERRORS:
+            first = min((e.location for e in self.errors if e.location), key=lambda l: (l.line, l.column), default=None)
+            stop = PolicyError(f"too many errors: checking stopped after {len(self.errors)}", first,
+                               help="fix these and check the policy again")
+            raise PolicyErrors([*self.errors, stop])
 
     def check_keys(self, node: MapNode, allowed: Iterable[str], what: str) -> None:
         allowed = tuple(allowed)
@@ -170,7 +186,12 @@ class _Builder:
     # -- expressions -----------------------------------------------------------
     def schema(self, event: bool = False):
         # With a missing or invalid currency (already reported), check the rest against a stand-in.
-        return _expr.policy_schema(self.scope, self.currency or "USD", self.segment_names, event=event)
+        # One schema per (scope, currency, segments, event): building it costs as much as the policy
+        # has segments, so not once per expression (that made large policies quadratic).
+        key = (self.scope, self.currency, len(self.segment_names), event)
+        if getattr(self, "_schema", (None,))[0] != key:
+            self._schema = (key, _expr.policy_schema(self.scope, self.currency or "USD", self.segment_names, event=event))
+        return self._schema[1]
 
     def expression(self, node: Node | None, what: str, expect: Any = None, event: bool = False):
         s = self.scalar(node, what)
@@ -183,6 +204,7 @@ class _Builder:
             return _expr.compile_expression(s.text, self.schema(event), origin=s.origin, expect=expect, what=what)
         except PolicyError as e:
             self.errors.extend(e.errors)
+            self.stop_if_too_many()
             return None
 
     def duration(self, node: Node | None, what: str, positive: bool = False) -> Duration | None:
@@ -312,6 +334,7 @@ class _Builder:
             return ()
         result = []
         reserved = set(self.schema().variables)
+        entries = []
         for key, value in m.items:
             name = self.name(key, "segment name")
             if name is None:
@@ -319,10 +342,34 @@ class _Builder:
             if name in reserved:
                 self.error(key, f"segment name '{name}' is already a variable", help="choose another name")
                 continue
+            entries.append((name, value))
+        # Every segment is checked against one schema that has them all (a schema per segment made
+        # many segments quadratic); a segment may use only those written before it.
+        self.segment_names.extend(name for name, _ in entries)
+        position = {name: i for i, (name, _) in enumerate(entries)}
+        depth: dict[str, int] = {}  # levels of a segment, counting those of the segments it uses
+        too_deep: set[str] = set()
+        for i, (name, value) in enumerate(entries):
             e = self.expression(value, f"segment '{name}'", expect=_expr.types.BOOL)
-            self.segment_names.append(name)  # later segments may use earlier ones
-            if e is not None:
-                result.append((name, e))
+            if e is None:
+                continue
+            later = sorted(v for v in e.variables if position.get(v, -1) >= i)
+            if later:
+                what = "itself" if name in later else f"'{later[0]}', which is written after it"
+                self.error(value, f"segment '{name}' uses {what}", help="a segment may use the segments written before it")
+                continue
+            used = [v for v in e.variables if v in position]
+            if any(v in too_deep for v in used):  # already reported for the segment it uses
+                too_deep.add(name)
+                continue
+            depth[name] = _expr_depth(e.node) + max((depth.get(v, 0) for v in used), default=0)
+            if depth[name] > MAX_EXPRESSION_DEPTH:
+                too_deep.add(name)
+                self.error(value, f"segment '{name}' is nested too deeply ({depth[name]} levels, counting the "
+                                  f"segments it uses; the limit is {MAX_EXPRESSION_DEPTH})",
+                           help="use fewer segments inside segments")
+                continue
+            result.append((name, e))
         return tuple(result)
 
     def invariants(self, node: Node | None) -> tuple[tuple[str, Any], ...]:
@@ -632,7 +679,7 @@ class _Builder:
                 self.error(name, f"rate name '{name.text}' is not a valid name")
                 continue
             if isinstance(value, ScalarNode):
-                tables.append(ir.RateTable(name=name.text, path=value.text))
+                tables.append(ir.RateTable(name=name.text, path=value.text, location=value.location))
                 continue
             vm = self.expect_map(value, f"rate '{name.text}'")
             if vm is None:
@@ -657,6 +704,7 @@ class _Builder:
     # -- whole-policy checks --------------------------------------------------------
     def check_graph(self, states: tuple[ir.State, ...], any_state: tuple[ir.Rule, ...], where: Node) -> None:
         names = [s.name for s in states]
+        known = set(names)
         seen: set[str] = set()
         for s in states:
             if s.name in seen:
@@ -672,12 +720,13 @@ class _Builder:
             if s.final:
                 self.error(s.location, f"state '{s.name}' cannot be both initial and final")
         for goto, node in getattr(self, "gotos", []):
-            if goto not in RESERVED_STATE_NAMES and goto not in names:
+            if goto not in RESERVED_STATE_NAMES and goto not in known:
                 self.error(node, f"goto: undefined state '{goto}'",
-                           help=did_you_mean(goto, names + list(RESERVED_STATE_NAMES)) or f"states: {', '.join(names)}")
+                           help=did_you_mean(goto, names + list(RESERVED_STATE_NAMES))
+                           or (f"states: {', '.join(names)}" if len(names) <= 20 else None))
         for excepts, node in getattr(self, "except_nodes", []):
             for name in excepts:
-                if name not in names:
+                if name not in known:
                     self.error(node, f"except: undefined state '{name}'", help=did_you_mean(name, names))
 
 

@@ -222,11 +222,15 @@ class Contact:
 
 @dataclass(frozen=True)
 class RateTable:
-    """A dated reference rate: a CSV path (relative to the policy file) or inline (date, value) pairs."""
+    """A dated reference rate: a CSV path (relative to the policy file) or inline (date, value) pairs.
+
+    ``location`` is where the path (or the inline table) is written, for errors about the file.
+    """
 
     name: str
     path: str | None = None
     values: tuple[tuple[_dt.date, Any], ...] = ()
+    location: Location | None = _loc()
 
 
 # --- the policy ---------------------------------------------------------------
@@ -254,16 +258,24 @@ class Policy:
     # Where the policy was read from (file path or None); not part of equality.
     path: str | None = field(default=None, compare=False)
     source: Any = field(default=None, compare=False, repr=False)
+    # The folder that rate table files are read from and confined to (absolute; None for a policy
+    # given as text: see docs/decisions.md). Set by ``load_policy``; not part of equality.
+    folder: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:
         return f"{self.id}@{self.version}"
 
-    def state(self, name: str) -> State:
+    @cached_property
+    def _states_by_name(self) -> dict[str, State]:
+        by_name: dict[str, State] = {}
         for s in self.states:
-            if s.name == name:
-                return s
-        raise KeyError(name)
+            by_name.setdefault(s.name, s)  # the first of duplicates, as a scan would find
+        return by_name
+
+    def state(self, name: str) -> State:
+        """The state named ``name`` (KeyError when there is none); a dict lookup, not a scan."""
+        return self._states_by_name[name]
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -273,10 +285,22 @@ class Policy:
     def initial_state(self) -> State:
         return next(s for s in self.states if s.initial)
 
+    def shared_rules(self, state: str) -> tuple[Rule, ...]:
+        """The ``any_state`` rules that apply to ``state`` (all of them unless its name is in their
+        ``except``). States named in no ``except`` share one tuple, so asking for every state of a
+        large policy costs no more than the rules themselves."""
+        if state not in self._excepted:
+            return self.any_state
+        return tuple(r for r in self.any_state if state not in r.except_)
+
+    @cached_property
+    def _excepted(self) -> frozenset[str]:
+        return frozenset(name for r in self.any_state for name in r.except_)
+
     def rules_of(self, state: str) -> tuple[Rule, ...]:
         """The rules tried for ``state``: applicable ``any_state`` rules first, then its own."""
         s = self.state(state)
         if s.final:
             return ()
-        shared = tuple(r for r in self.any_state if state not in r.except_)
-        return shared + s.rules
+        shared = self.shared_rules(state)
+        return shared + s.rules if s.rules else shared

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import stat
 from pathlib import Path
 
-from ..errors import PolicyError
+from ..errors import Location, PolicyError, Source
 from . import ir
 
-__all__ = ["load_policy", "load_policy_text", "policy_format"]
+__all__ = ["load_policy", "load_policy_text", "policy_format", "read_policy_file", "MAX_POLICY_BYTES"]
 
 YAML_SUFFIXES = (".yaml", ".yml")
 DSL_SUFFIXES = (".dunning",)
+
+MAX_POLICY_BYTES = 1_000_000
+"""Largest policy file, in bytes (SPEC §12); both readers refuse larger text too."""
 
 
 def policy_format(path: str | os.PathLike) -> str:
@@ -34,8 +39,15 @@ def _sniff(text: str) -> str:
     return "yaml"
 
 
-def load_policy_text(text: str | bytes, *, format: str | None = None, name: str | None = None) -> ir.Policy:
-    """Load a policy from text. ``format`` is 'yaml' or 'dsl' (guessed when None)."""
+def load_policy_text(text: str | bytes, *, format: str | None = None, name: str | None = None,
+                     folder: str | os.PathLike | None = None) -> ir.Policy:
+    """Load a policy from text. ``format`` is 'yaml' or 'dsl' (guessed when None).
+
+    ``name`` is how errors name the text (a file name, say). ``folder`` is the folder that the
+    policy's rate table files are read from and confined to; text without one has no files:
+    its ``rates:`` tables must be inline (a file table is an error when the rates are read, see
+    docs/decisions.md). Rate paths are checked here either way (see :func:`load_policy`).
+    """
     if format is None:
         if isinstance(text, bytes):
             try:
@@ -48,12 +60,20 @@ def load_policy_text(text: str | bytes, *, format: str | None = None, name: str 
         from .build import build_policy
         from .yaml_source import load_yaml
 
-        return build_policy(load_yaml(text, name), path=name)
-    if format == "dsl":
+        policy = build_policy(load_yaml(text, name), path=name)
+    elif format == "dsl":
         from .dsl import load_dsl
 
-        return load_dsl(text, name)
-    raise PolicyError(f"unknown policy format '{format}'", help="use 'yaml' or 'dsl'")
+        policy = load_dsl(text, name)
+    else:
+        raise PolicyError(f"unknown policy format '{format}'", help="use 'yaml' or 'dsl'")
+    if folder is not None:
+        policy = dataclasses.replace(policy, folder=os.path.abspath(folder))
+    if any(t.path is not None for t in policy.rates):
+        from ..engine.rates import check_rate_files
+
+        check_rate_files(policy)
+    return policy
 
 
 def load_policy(source: str | os.PathLike, *, format: str | None = None) -> ir.Policy:
@@ -62,6 +82,10 @@ def load_policy(source: str | os.PathLike, *, format: str | None = None) -> ir.P
     ``source`` is a path (a ``Path``, or a one-line string naming a ``.yaml``,
     ``.yml`` or ``.dunning`` file) or the policy text itself. Raises
     ``PolicyError`` (a ``ValueError``) with file, line and column.
+
+    A policy read from a file reads its rate tables from that file's folder: each path must
+    resolve inside the folder, to a regular file of at most 10 MB, which is checked here (so
+    ``dunning validate`` refuses the others, at the path's position).
     """
     if isinstance(source, os.PathLike) or (
         isinstance(source, str) and "\n" not in source
@@ -69,10 +93,30 @@ def load_policy(source: str | os.PathLike, *, format: str | None = None) -> ir.P
     ):
         path = os.fspath(source)
         fmt = format or policy_format(path)
-        try:
-            data = Path(path).read_bytes()
-        except OSError as e:
-            raise PolicyError(f"cannot read policy file '{path}': {e.strerror or e}",
-                              help="check the path and that the file is readable") from None
-        return load_policy_text(data, format=fmt, name=path)
+        data = read_policy_file(path)
+        return load_policy_text(data, format=fmt, name=path, folder=os.path.dirname(os.path.abspath(path)))
     return load_policy_text(source, format=format)
+
+
+def read_policy_file(path: str) -> bytes:
+    """The bytes of policy file ``path``: a regular file of at most :data:`MAX_POLICY_BYTES`.
+
+    A directory, a FIFO or a device is refused from its ``stat``, before anything is opened (so
+    nothing waits for a writer), and at most one byte over the limit is read."""
+    where = Location(Source(path, ""), 1, 1)
+    try:
+        st = os.stat(path)
+        regular = stat.S_ISREG(st.st_mode)
+        if regular:
+            with open(path, "rb") as f:
+                data = f.read(MAX_POLICY_BYTES + 1)
+    except (OSError, ValueError) as e:
+        raise PolicyError(f"cannot read policy file '{path}': {getattr(e, 'strerror', None) or e}",
+                          help="check the path and that the file is readable") from None
+    if not regular:
+        raise PolicyError(f"policy file '{path}' is not a regular file", where,
+                          help="name a .yaml, .yml or .dunning file")
+    if len(data) > MAX_POLICY_BYTES:
+        raise PolicyError(f"the policy file is too large; the limit is {MAX_POLICY_BYTES:,} bytes (1 MB)", where,
+                          help="split it, or move long lists (rate tables) into files")
+    return data

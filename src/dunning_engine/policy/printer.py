@@ -24,7 +24,6 @@ import datetime as _dt
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterable
 
 from ..values import Duration
@@ -288,18 +287,14 @@ def read_policy(source: str | os.PathLike | bytes, *, format: str | None = None,
     """
     from ..errors import PolicyError
     from .build import build_policy
-    from .load import YAML_SUFFIXES, DSL_SUFFIXES, _sniff, policy_format
+    from .load import YAML_SUFFIXES, DSL_SUFFIXES, _sniff, policy_format, read_policy_file
 
     if isinstance(source, os.PathLike) or (
         isinstance(source, str) and "\n" not in source and source.lower().endswith(YAML_SUFFIXES + DSL_SUFFIXES)
     ):
         path = os.fspath(source)
         fmt = format or policy_format(path)
-        try:
-            data: str | bytes = Path(path).read_bytes()
-        except OSError as e:
-            raise PolicyError(f"cannot read policy file '{path}': {e.strerror or e}",
-                              help="check the path and that the file is readable") from None
+        data: str | bytes = read_policy_file(path)  # a regular file, at most 1 MB read
         name = name or path
     else:
         data = source
