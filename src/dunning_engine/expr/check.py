@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..errors import Location, Origin, PolicyError, did_you_mean
+from ..values import Duration
 from . import ast as A
 from .parser import FUNCTIONS
 from .printer import format_decimal, unparse
@@ -19,10 +20,25 @@ from .schema import CUSTOMER_SCOPE_VARIABLES, Schema
 from .types import (ANY, BOOL, DATE, DATETIME, DURATION, NULL, NUMBER, PERCENT, TEXT, ListType, MoneyType,
                     RecordType, Type, describe, is_assignable)
 
-__all__ = ["check", "Analysis", "Checker", "literal_number", "column_locator"]
+__all__ = ["check", "Analysis", "Checker", "literal_number", "column_locator", "DURATION_LIMITS", "duration_too_long"]
 
 _ORDERED = {"number", "money", "percent", "date", "datetime", "duration", "text"}
 _ARITH_VERB = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}
+
+
+#: The longest duration a policy may write, per unit: 300 years (of 365.25 days; weeks and business
+#: days derived from the days). Dates are limited to the years 1900-2200 (SPEC §5, §12): a longer
+#: duration takes any date of that range out of it (docs/decisions.md, "Durations").
+DURATION_LIMITS = {"days": 109_575, "weeks": 15_653, "months": 3_600, "business_days": 78_267}
+
+
+def duration_too_long(value: Duration) -> PolicyError | None:
+    """The error (without a location) for a duration longer than ``DURATION_LIMITS`` allows, or None."""
+    limit = DURATION_LIMITS[value.unit]
+    if abs(value.amount) <= limit:
+        return None
+    return PolicyError(f"duration too long: '{value}' (at most {limit} {value.unit.replace('_', ' ')})",
+                       help="dates stay within the years 1900-2200, so a duration is at most 300 years")
 
 
 def literal_number(node: A.Node) -> Decimal | None:
@@ -131,6 +147,9 @@ class Checker:
         if isinstance(node, A.DateTimeLit):
             return DATETIME
         if isinstance(node, A.DurationLit):
+            too_long = duration_too_long(node.value)
+            if too_long is not None:
+                raise self.error(too_long.message, node, help=too_long.help)
             return DURATION
         if isinstance(node, A.PercentLit):
             return PERCENT
@@ -378,6 +397,8 @@ class Checker:
             help = f"write a percent: {format_decimal(value)}%"
         elif t == DATETIME and DATE in options:
             help = "use a date, e.g. today or due"
+        elif isinstance(t, MoneyType) and money_t is not None and money_t.currency:
+            help = f"write the amount in {money_t.currency}, the policy's currency"
         raise self.error(f"{what} must be {describe(options)}, not {t}", node, help=help)
 
 
