@@ -288,3 +288,64 @@ def test_validate_reports_a_foreign_currency_fee_with_its_position(tmp_path):
     result = CliRunner().invoke(cli, ["validate", str(path)])
     assert result.exit_code == 1
     assert f"{path}:8:52: error: 'max' of 'fee' must be money (PEN), not money (USD)" in result.output
+
+
+# ---------------------------------------------------------------------------
+# unknown duration units (was: "an operator is missing")
+# ---------------------------------------------------------------------------
+
+UNITS = "use day(s), week(s), month(s) or business day(s)"
+
+
+@pytest.mark.parametrize("form", ["yaml", "dsl"])
+@pytest.mark.parametrize("expr, word, help", [
+    ("due - 5 dias", "dias", "did you mean 'days'?"),
+    ("due + 2 years", "years", "write 12 months for a year"),
+    ("due + 3 business dias", "business dias", "did you mean 'days'?"),
+    ("(due + 3 semanas) - 1 day", "semanas", None),
+])
+def test_an_unknown_duration_unit_is_named(form, expr, word, help):
+    text = (yaml_policy(f"- at: {expr}\n  do: [suspend]") if form == "yaml"
+            else dsl_policy(f"at {expr}:\n    suspend"))
+    (err,) = errors_of(text, form)
+    assert err.message == f"unknown duration unit '{word}': {UNITS}"
+    assert underlined(err) == word
+    assert err.help == help
+
+
+@pytest.mark.parametrize("form", ["yaml", "dsl"])
+def test_an_unknown_unit_in_a_guard_and_a_timer(form):
+    text = (yaml_policy("- every: 5 dais\n  do: [suspend]\n- when: days_overdue > 5 dias\n  do: [suspend]")
+            if form == "yaml" else dsl_policy("every 5 dais:\n    suspend\nwhen days_overdue > 5 dias:\n    suspend"))
+    errs = errors_of(text, form)
+    if form == "dsl":  # the DSL stops at its first syntax error in a block: the second is the next state's
+        errs = errs[:1]
+    for err in errs:
+        assert err.message.startswith("unknown duration unit") and underlined(err) in ("dais", "dias")
+
+
+@pytest.mark.parametrize("form, text", [
+    ("yaml", yaml_policy("- at: due + 5 balance\n  do: [suspend]")),   # a variable: an operator is missing
+    ("yaml", yaml_policy("- at: due + 1.5 days\n  do: [suspend]")),     # a unit after a decimal: not a unit problem
+    ("dsl", dsl_policy("at due + 5 balance:\n    suspend")),
+    ("dsl", "policy t version 3 foo\ncurrency PEN\nstate a initial final\n"),  # a number outside an expression
+])
+def test_other_words_after_a_number_are_not_called_units(form, text):
+    for err in errors_of(text, form):
+        assert "duration unit" not in err.message
+
+
+# ---------------------------------------------------------------------------
+# tabs in DSL indentation: the hint must work on a file that does not parse
+# ---------------------------------------------------------------------------
+
+
+def test_the_tab_hint_names_the_lines_and_does_not_suggest_fmt():
+    text = "policy t version 1\ncurrency PEN\nstate a initial:\n\ton payment -> b\n  \tat due -> b\nstate b final\n"
+    (err,) = errors_of(text, "dsl")
+    assert err.message == "a tab character in the indentation" and (err.line, err.column) == (4, 1)
+    assert "fmt" not in err.help
+    assert err.help == "replace the tabs in the indentation of line 4 with spaces (4 per level in the canonical " \
+                       "layout); line 5 has tabs too"
+    fixed = text.replace("\t", "    ")
+    accepted(fixed.replace("  " + "    ", "    "), "dsl")

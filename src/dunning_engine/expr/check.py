@@ -8,6 +8,7 @@ policy reads ``50000 CLP``), which the compiler needs.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -16,11 +17,12 @@ from ..values import Duration
 from . import ast as A
 from .parser import FUNCTIONS
 from .printer import format_decimal, unparse
-from .schema import CUSTOMER_SCOPE_VARIABLES, Schema
+from .schema import COMMON_VARIABLES, CUSTOMER_SCOPE_VARIABLES, Schema
 from .types import (ANY, BOOL, DATE, DATETIME, DURATION, NULL, NUMBER, PERCENT, TEXT, ListType, MoneyType,
                     RecordType, Type, describe, is_assignable)
 
-__all__ = ["check", "Analysis", "Checker", "literal_number", "column_locator", "DURATION_LIMITS", "duration_too_long"]
+__all__ = ["check", "Analysis", "Checker", "literal_number", "column_locator", "DURATION_LIMITS", "duration_too_long",
+           "unknown_duration_unit"]
 
 _ORDERED = {"number", "money", "percent", "date", "datetime", "duration", "text"}
 _ARITH_VERB = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}
@@ -39,6 +41,32 @@ def duration_too_long(value: Duration) -> PolicyError | None:
         return None
     return PolicyError(f"duration too long: '{value}' (at most {limit} {value.unit.replace('_', ' ')})",
                        help="dates stay within the years 1900-2200, so a duration is at most 300 years")
+
+
+_UNITS = "use day(s), week(s), month(s) or business day(s)"
+_UNIT_WORDS = frozenset({"day", "days", "week", "weeks", "month", "months"})
+_UNIT_HINTS = {"year": "write 12 months for a year", "years": "write 12 months for a year",
+               "hour": "durations count whole days", "hours": "durations count whole days",
+               "minute": "durations count whole days", "minutes": "durations count whole days",
+               "fortnight": "write 2 weeks", "fortnights": "write 2 weeks", "quarter": "write 3 months",
+               "quarters": "write 3 months", "business": "write business days, e.g. 5 business days"}
+_WORD_AFTER = re.compile(r"(business[ \t]+)?([a-z_][a-z0-9_]*)")
+
+
+def unknown_duration_unit(text: str, pos: int) -> tuple[str, str | None, int] | None:
+    """For the word at ``pos`` of ``text``, right after a whole number (``due - 5 dias``): the message,
+    the help and the length of the words to underline, when the author meant a duration; None when
+    the word is a unit, a variable or a function (then something else is wrong)."""
+    m = _WORD_AFTER.match(text, pos)
+    if m is None:
+        return None
+    word = m.group(2)
+    if word in _UNIT_WORDS or (m.group(1) is None and (word in COMMON_VARIABLES or word in CUSTOMER_SCOPE_VARIABLES
+                                                       or word in FUNCTIONS)):
+        return None
+    shown = m.group().split()
+    help = _UNIT_HINTS.get(word) or did_you_mean(word, ("days", "weeks", "months"))
+    return f"unknown duration unit '{' '.join(shown)}': {_UNITS}", help, m.end() - pos
 
 
 def literal_number(node: A.Node) -> Decimal | None:

@@ -22,6 +22,7 @@ import unicodedata
 from typing import Any, Iterable
 
 from ..errors import Location, PolicyError, PolicyErrors, did_you_mean
+from ..expr.check import unknown_duration_unit
 from . import ir
 from .nodes import MapNode, Node, NodeFactory, ScalarNode, SeqNode
 
@@ -218,11 +219,18 @@ def _check_text(f: NodeFactory, text: str) -> None:
             what += f" ({name.lower()})" if name else ""
         raise PolicyError(f"the file contains {what}, which a policy cannot hold", f.location(m.start()),
                           help="remove it; a policy is plain text with ordinary line breaks (is this a binary file?)")
-    for m in re.finditer(r"^([ ]*)\t", text, re.M):
-        start = m.start() + len(m.group(1))
-        raise PolicyError("a tab character in the indentation", f.location(start),
-                          help=f"indent with spaces (the canonical layout uses {INDENT} per level); "
-                          "'dunning fmt -w' rewrites a file that parses")
+    tabs = [m.start() + len(m.group(1)) for m in re.finditer(r"^([ ]*)\t", text, re.M)]
+    if tabs:
+        # 'dunning fmt -w' cannot help: it needs a file that parses.
+        lines = [f.location(start).line for start in tabs]
+        also = ""
+        if len(lines) > 1:
+            rest = [str(n) for n in lines[1:6]]
+            shown = ", ".join(rest) + ", ..." if len(lines) > 6 else " and ".join(", ".join(rest).rsplit(", ", 1))
+            also = f"; line{'s' if len(rest) > 1 else ''} {shown} {'have' if len(rest) > 1 else 'has'} tabs too"
+        raise PolicyError("a tab character in the indentation", f.location(tabs[0]),
+                          help=f"replace the tabs in the indentation of line {lines[0]} with spaces ({INDENT} per level "
+                          f"in the canonical layout){also}")
     # The first line holding something (not a comment) must not be indented.
     m = re.search(r"^([ ]*)[^ \n#]", text, re.M)
     if m is not None and m.group(1):
@@ -497,6 +505,10 @@ class _Syntax:
                 return self.error(message, after, None, help)
             return self.error(message, pos, length_end, help)
 
+        if kind in ("WORD", "NAME") and real_kind == "NUMBER" and "." not in str(real) and exp & _EXPR_OPS:
+            unit = unknown_duration_unit(self.text, pos)  # due - 5 dias
+            if unit is not None:
+                return self.error(unit[0], pos, pos + unit[2], help=unit[1])
         # Indentation.
         if kind == "_INDENT":
             nxt = tok.end_pos if tok.end_pos is not None else pos
