@@ -109,10 +109,10 @@ class Checker:
 
     # -- helpers -----------------------------------------------------------------
     def error(self, message: str, node: A.Node, help: str | None = None, *, start: int | None = None,
-              length: int | None = None) -> PolicyError:
+              length: int | None = None, code: str | None = None) -> PolicyError:
         s = node.start if start is None else start
         n = node.length if length is None else length
-        return PolicyError(message, self.locate(s, max(1, n)), help=help)
+        return PolicyError(message, self.locate(s, max(1, n)), help=help, code=code)
 
     def run(self, node: A.Node) -> Analysis:
         self.analysis.type = self.visit(node)
@@ -135,7 +135,8 @@ class Checker:
             if money_t.currency not in (None, cur):
                 raise self.error(f"the number {format_decimal(value)} would be read as {cur}, "
                                  f"but it meets {money_t.currency}", node,
-                                 help=f"write the currency: {format_decimal(value)} {money_t.currency}")
+                                 help=f"write the currency: {format_decimal(value)} {money_t.currency}",
+                                 code="literal-currency")
             self.analysis.money_literals[id(node)] = cur
             t = MoneyType(cur)
         self.analysis.types[id(node)] = t
@@ -212,7 +213,7 @@ class Checker:
                 help = f"'{name}' is a function: write {name}(...)"
             else:
                 help = did_you_mean(name, self.schema.names)
-            raise self.error(f"unknown variable '{name}'", node, help=help)
+            raise self.error(f"unknown variable '{name}'", node, help=help, code="unknown-variable")
         return t
 
     def member(self, node: A.Member) -> Type:

@@ -229,7 +229,7 @@ class _Builder:
 
         pid = None
         if get("policy") is None:
-            self.error(root, "the policy has no 'policy:' id", help="add 'policy: my_policy' at the top")
+            self.error(root, "the policy has no 'policy:' id", help="add 'policy: my_policy' at the top", code="no-policy-id")
         else:
             pid = self.name(get("policy"), "policy id", POLICY_ID)
         version = 1
@@ -245,7 +245,7 @@ class _Builder:
         if get("currency") is None:
             self.error(root, "the policy has no 'currency:'",
                        help="add 'currency: CLP' (or USD, MXN...): the currency of money written without a code"
-                            " and of invoices that give none")
+                            " and of invoices that give none", code="no-currency")
         else:
             code = self.text(get("currency"), "currency")
             if code is not None and not is_currency(code):
@@ -261,7 +261,8 @@ class _Builder:
         segments = self.segments(get("segments"))
         states_node = get("states")
         if states_node is None:
-            self.error(root, "the policy has no 'states:'", help="add a 'states:' mapping with at least one state marked 'initial: true'")
+            self.error(root, "the policy has no 'states:'", help="add a 'states:' mapping with at least one state marked 'initial: true'",
+                       code="no-states")
         states = self.states(states_node) if states_node is not None else ()
         any_state = self.any_state(get("any_state"))
         contact = self.contact(get("contact")) if get("contact") is not None else None
@@ -725,7 +726,8 @@ class _Builder:
             seen.add(s.name)
         initial = [s for s in states if s.initial]
         if states and not initial:
-            self.error(where, "no state is marked 'initial: true'", help="mark the state where every case starts with 'initial: true'")
+            self.error(where, "no state is marked 'initial: true'", help="mark the state where every case starts with 'initial: true'",
+                       code="no-initial-state")
         for extra in initial[1:]:
             self.error(extra.location, f"more than one initial state: '{initial[0].name}' and '{extra.name}'",
                        help="exactly one state is initial")
@@ -735,11 +737,13 @@ class _Builder:
         for goto, node in getattr(self, "gotos", []):
             if goto != "previous" and goto not in names:
                 self.error(node, f"goto: undefined state '{goto}'",
-                           help=did_you_mean(goto, names + ["previous"]) or f"states: {', '.join(names)}")
+                           help=did_you_mean(goto, names + ["previous"]) or f"states: {', '.join(names)}",
+                           code="undefined-state")
         for excepts, node in getattr(self, "except_nodes", []):
             for name in excepts:
                 if name not in names:
-                    self.error(node, f"except: undefined state '{name}'", help=did_you_mean(name, names))
+                    self.error(node, f"except: undefined state '{name}'", help=did_you_mean(name, names),
+                               code="undefined-state")
 
 
 def build_policy(root: Node, path: str | None = None) -> ir.Policy:
