@@ -237,3 +237,35 @@ def test_yaml_reports_independent_errors_together_in_file_order():
     assert errs[1].message == "unknown variable 'balanse'"
     assert errs[2].message == "goto: undefined state 'nowhere'"
     assert errs[4].message == "unknown key 'colour' in a rule"
+
+
+def test_an_action_that_lost_its_indentation_is_one_error():
+    text = (
+        "policy t version 1\n"
+        "currency CLP\n"
+        "state open initial:\n"
+        "    at due -> paid:\n"
+        'remind "x"\n'                                # column 1: belongs to the rule above
+        "    on payment when balanse <= 0 -> paid\n"
+        "state paid final\n"
+    )
+    errs = errors(text)
+    assert len([e for e in errs if e.code == "syntax"]) == 1
+
+
+def test_a_state_indented_by_mistake_causes_no_false_error():
+    text = (
+        "policy t version 1\n"
+        "currency CLP\n"
+        "state open initial:\n"
+        "    on enter:\n"
+        '        remind "hello"\n'
+        "    at due -> late\n"
+        "  state late:\n"                              # indented: matches no block
+        "    on enter:\n"
+        '        remind "late"\n'
+        "    on payment -> paid\n"
+        "state paid final\n"
+    )
+    errs = errors(text)
+    assert [(e.line, e.code) for e in errs] == [(7, "syntax")]  # no "undefined state 'late'", no "'on enter' twice"

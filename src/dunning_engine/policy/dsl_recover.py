@@ -28,6 +28,7 @@ MAX_SYNTAX_ERRORS = 20  # then the rest of the file is not tried: the file is pr
 # The checks that may fail because a part of the file was lost, by error code.
 _CONSEQUENCES = frozenset({"undefined-state", "no-states", "no-initial-state", "unknown-variable", "no-policy-id",
                            "no-currency", "literal-currency"})
+_TOP_WORDS = frozenset(w.split()[0] for w in TOP_WORDS)
 _STATEMENT_WORDS = frozenset(w.split()[0] for w in TOP_WORDS + STATE_WORDS + ACTION_WORDS + CONTACT_WORDS)
 _QUOTED = re.compile(r"'([^']*)'")
 _HEAD = re.compile(r"(any[ \t]+state|send[ \t]+at|[a-z]+)(?:[ \t]+([A-Za-z0-9_]+))?")
@@ -66,8 +67,8 @@ class Lost:
             return False
         if self.everything:
             return True
-        quoted = _QUOTED.search(err.message)
-        name = quoted.group(1) if quoted else None
+        quoted = _QUOTED.findall(err.message)  # the name is quoted last: "'except' names an undefined state 'x'"
+        name = quoted[-1] if quoted else None
         if code == "undefined-state":
             return "state" in self.unnamed or name in self.states
         if code in ("no-states", "no-initial-state"):
@@ -182,7 +183,9 @@ def _depth_after(line: str, depth: int) -> int:
 
 def _blocks(text: str) -> list[tuple[int, int]]:
     """Top-level blocks: from a line at column 1 to the next one (the first takes what precedes it)."""
-    starts = [s for s, _, indent in _logical_lines(text, 0, len(text)) if indent == 0]
+    # A rule or an action at column 1 is a line of the block before whose indentation was lost.
+    starts = [s for s, e, indent in _logical_lines(text, 0, len(text))
+              if indent == 0 and _first_word(text[s:e]) not in _STATEMENT_WORDS - _TOP_WORDS]
     if not starts:
         return [(0, len(text))]
     starts[0] = 0
@@ -255,13 +258,18 @@ class _Recovery:
             self.fail(err, start, end)
             return
         head_start, head_end = lines[0][0], lines[0][1]
-        header, kept, item_errors = self.items_of(head_start, head_end, [line for line in lines[1:] if line[2] > 0])
+        body = lines[1:]
+        header, kept, item_errors, lost_from = self.items_of(head_start, head_end, body)
         if header is not None:  # some items parse: report the others
             for item_err, s, e in item_errors:
                 self.fail(item_err, s, e)
         else:  # none does (or the header is wrong): one error for the block
             self.fail(err, start, end)
             header = self.header_alone(head_start, head_end)
+            lost_from = 0 if header is None else lost_from
+        for s, e, _ in body[lost_from:]:  # a top-level line indented by mistake is lost with them
+            if _first_word(self.text[s:e].lstrip(" ")) in _TOP_WORDS:
+                self.lost.add_block(self.text[s:e].lstrip(" "))
         if header is None:
             self.lost.add_block(self.text[head_start:head_end])
             return
@@ -272,28 +280,35 @@ class _Recovery:
 
     def items_of(self, head_start: int, head_end: int, body: list[tuple[int, int, int]]):
         """Parse the header with each item of ``body`` alone: (a tree of the header or None, the items
-        that parse, [(error, start, end)] of those that do not)."""
+        that parse, [(error, start, end)] of those that do not, the index in ``body`` from which the
+        lines that fail are lost)."""
+        indent = body[0][2] if body else 0
+        # An item starts at the indentation of the first one. A line indented less matches no block: it
+        # and the rest go with the item before (one error), whatever they are (even 'state x:' indented).
+        groups: list[list[int]] = []  # [start, end, index in body of its first line]
+        stray = False
+        for k, (s, e, ind) in enumerate(body):
+            stray = stray or ind < indent
+            if (ind == indent and not stray) or not groups:
+                groups.append([s, e, k])
+            else:
+                groups[-1][1] = e
         header = None
         kept: list[Any] = []
         errors = []
-        indent = body[0][2] if body else 0
-        groups: list[list[int]] = []
-        for s, e, ind in body:  # an item starts at the indentation of the first one (or less)
-            if ind <= indent or not groups:
-                groups.append([s, e])
-            else:
-                groups[-1][1] = e
+        lost_from = len(body)
         head_line = self.f.location(head_start).line
-        for s, e in groups:
+        for s, e, k in groups:
             items, item_err = self.try_parse([(head_start, head_end), (s, e)])
             if item_err is not None or len(items) != 1:
                 if item_err is None or (item_err.location is not None and item_err.location.line == head_line):
-                    return None, [], []  # the header itself is wrong
+                    return None, [], [], 0  # the header itself is wrong
                 errors.append((item_err, s, e))
+                lost_from = min(lost_from, k)
                 continue
             header = header or items[0]
             kept.extend(c for c in items[0].children if _position(c) >= head_end)
-        return header, kept, errors
+        return header, kept, errors, lost_from
 
     def header_alone(self, head_start: int, head_end: int) -> Any:
         """The header line parsed without its body and its ':' (a state without rules), or None."""
