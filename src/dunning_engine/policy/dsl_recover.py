@@ -8,7 +8,8 @@ come with the others, in file order.
 
 A block that is lost entirely may have defined something the rest of the file uses (a state, a
 segment, the currency). :class:`Lost` records what, and the checks that could fail only because of
-it (an undefined state, an unknown variable...) are left out: every error reported is real.
+it (an undefined state, an unknown variable...) are left out, so that no error is reported only
+because a part was lost.
 """
 
 from __future__ import annotations
@@ -244,8 +245,9 @@ class _Recovery:
             err = self.first
         elif not self.errors and err.message == self.first.message:  # the same error, seen from the whole file
             err = self.first
-        if all(e.location is None or err.location is None or e.location.line != err.location.line
-               for e in self.errors):
+        if len(self.errors) < MAX_SYNTAX_ERRORS and all(
+                e.location is None or err.location is None or e.location.line != err.location.line
+                for e in self.errors):
             self.errors.append(err)
 
     def block(self, start: int, end: int) -> None:
