@@ -1208,6 +1208,7 @@ def load_dsl(data: str | bytes, name: str | None = None) -> ir.Policy:
         except PolicyError as e:
             # With syntax errors, the checks that may fail only because of a lost part are left out.
             errors += [err for err in e.errors if lost is None or not lost.explains(err)]
+            raise PolicyErrors(errors or list(e.errors)) from None
         if errors:
             raise PolicyErrors(errors)
         return policy
