@@ -109,10 +109,16 @@ class Checker:
 
     # -- helpers -----------------------------------------------------------------
     def error(self, message: str, node: A.Node, help: str | None = None, *, start: int | None = None,
-              length: int | None = None, code: str | None = None) -> PolicyError:
+              length: int | None = None) -> PolicyError:
         s = node.start if start is None else start
         n = node.length if length is None else length
-        return PolicyError(message, self.locate(s, max(1, n)), help=help, code=code)
+        return PolicyError(message, self.locate(s, max(1, n)), help=help)
+
+    def coded(self, code: str, message: str, node: A.Node, help: str | None = None) -> PolicyError:
+        """An error with a code (those a DSL file that lost a part may cause, see ``policy.dsl_recover``)."""
+        err = self.error(message, node, help)
+        err.code = code
+        return err
 
     def run(self, node: A.Node) -> Analysis:
         self.analysis.type = self.visit(node)
@@ -133,10 +139,10 @@ class Checker:
         else:
             cur = self.schema.currency
             if money_t.currency not in (None, cur):
-                raise self.error(f"the number {format_decimal(value)} would be read as {cur}, "
-                                 f"but it meets {money_t.currency}", node,
-                                 help=f"write the currency: {format_decimal(value)} {money_t.currency}",
-                                 code="literal-currency")
+                raise self.coded("literal-currency",
+                                 f"the number {format_decimal(value)} would be read as {cur}, but it meets "
+                                 f"{money_t.currency}", node,
+                                 help=f"write the currency: {format_decimal(value)} {money_t.currency}")
             self.analysis.money_literals[id(node)] = cur
             t = MoneyType(cur)
         self.analysis.types[id(node)] = t
@@ -213,7 +219,7 @@ class Checker:
                 help = f"'{name}' is a function: write {name}(...)"
             else:
                 help = did_you_mean(name, self.schema.names)
-            raise self.error(f"unknown variable '{name}'", node, help=help, code="unknown-variable")
+            raise self.coded("unknown-variable", f"unknown variable '{name}'", node, help=help)
         return t
 
     def member(self, node: A.Member) -> Type:

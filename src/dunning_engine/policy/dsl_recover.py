@@ -105,7 +105,9 @@ class _Piece:
 
     def location(self, start: int, end: int | None = None) -> Location:
         """Like ``NodeFactory.location``, for offsets in the piece."""
-        return self.f.location(self.to_file(start), None if end is None else self.span(start, end)[1])
+        if end is None:
+            return self.f.location(self.to_file(start))
+        return self.f.location(*self.span(start, end))
 
     def shift(self, tree: Any) -> Any:
         """Move the offsets of ``tree`` (tokens and rule positions) from the piece to the file."""
@@ -116,7 +118,7 @@ class _Piece:
             if not getattr(meta, "empty", True):
                 meta.start_pos, meta.end_pos = self.span(meta.start_pos, meta.end_pos)
             for child in sub.children:
-                if isinstance(child, Token) and child.start_pos is not None:
+                if isinstance(child, Token) and child.start_pos is not None and child.end_pos is not None:
                     child.start_pos, child.end_pos = self.span(child.start_pos, child.end_pos)
         return tree
 
