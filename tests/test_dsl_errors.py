@@ -24,7 +24,9 @@ def refused(text: str, name: str = "p.dunning") -> PolicyError:
     err = info.value
     rendered = err.render()
     assert "Traceback" not in rendered
-    return err.errors[0]
+    # The first error, past those about parts a fragment lacks (a currency, states: reported too).
+    missing = ("no-currency", "no-states", "no-policy-id", "no-initial-state")
+    return next((e for e in err.errors if e.code not in missing), err.errors[0])
 
 
 def in_state(body: str) -> str:

@@ -85,9 +85,9 @@ def actions(draw, event: bool = False):
             p["percent"] = draw(pick(PERCENTS))
             if draw(st.booleans()):
                 p["of"] = draw(pick(["balance", "principal", "amount"]))
-        for bound in ("min", "max"):
+        for bound, choices in (("min", MONEY[2:]), ("max", MONEY[:2] + MONEY[3:])):  # a constant min <= max
             if draw(st.booleans()):
-                p[bound] = draw(pick(MONEY))
+                p[bound] = draw(pick(choices))
     elif kind == "interest":
         p["annual_rate"] = draw(pick(PERCENTS))
         if draw(st.booleans()):

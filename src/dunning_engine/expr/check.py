@@ -8,21 +8,65 @@ policy reads ``50000 CLP``), which the compiler needs.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..errors import Location, Origin, PolicyError, did_you_mean
+from ..values import Duration
 from . import ast as A
 from .parser import FUNCTIONS
 from .printer import format_decimal, unparse
-from .schema import CUSTOMER_SCOPE_VARIABLES, Schema
+from .schema import COMMON_VARIABLES, CUSTOMER_SCOPE_VARIABLES, Schema
 from .types import (ANY, BOOL, DATE, DATETIME, DURATION, NULL, NUMBER, PERCENT, TEXT, ListType, MoneyType,
                     RecordType, Type, describe, is_assignable)
 
-__all__ = ["check", "Analysis", "Checker", "literal_number", "column_locator"]
+__all__ = ["check", "Analysis", "Checker", "literal_number", "column_locator", "DURATION_LIMITS", "duration_too_long",
+           "unknown_duration_unit"]
 
 _ORDERED = {"number", "money", "percent", "date", "datetime", "duration", "text"}
 _ARITH_VERB = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}
+
+
+#: The longest duration a policy may write, per unit: 300 years (of 365.25 days; weeks and business
+#: days derived from the days). Dates are limited to the years 1900-2200 (SPEC §5, §12): a longer
+#: duration takes any date of that range out of it (docs/decisions.md, "Durations").
+DURATION_LIMITS = {"days": 109_575, "weeks": 15_653, "months": 3_600, "business_days": 78_267}
+
+
+def duration_too_long(value: Duration) -> PolicyError | None:
+    """The error (without a location) for a duration longer than ``DURATION_LIMITS`` allows, or None."""
+    limit = DURATION_LIMITS[value.unit]
+    if abs(value.amount) <= limit:
+        return None
+    return PolicyError(f"duration too long: '{value}' (at most {limit} {value.unit.replace('_', ' ')})",
+                       help="dates stay within the years 1900-2200, so a duration is at most 300 years")
+
+
+_UNITS = "use day(s), week(s), month(s) or business day(s)"
+_UNIT_WORDS = frozenset({"day", "days", "week", "weeks", "month", "months"})
+_UNIT_HINTS = {"year": "write 12 months for a year", "years": "write 12 months for a year",
+               "hour": "durations count whole days", "hours": "durations count whole days",
+               "minute": "durations count whole days", "minutes": "durations count whole days",
+               "fortnight": "write 2 weeks", "fortnights": "write 2 weeks", "quarter": "write 3 months",
+               "quarters": "write 3 months", "business": "write business days, e.g. 5 business days"}
+_WORD_AFTER = re.compile(r"(business[ \t]+)?([a-z_][a-z0-9_]*)")
+
+
+def unknown_duration_unit(text: str, pos: int) -> tuple[str, str | None, int] | None:
+    """For the word at ``pos`` of ``text``, right after a whole number (``due - 5 dias``): the message,
+    the help and the length of the words to underline, when the author meant a duration; None when
+    the word is a unit, a variable or a function (then something else is wrong)."""
+    m = _WORD_AFTER.match(text, pos)
+    if m is None:
+        return None
+    word = m.group(2)
+    if word in _UNIT_WORDS or (m.group(1) is None and (word in COMMON_VARIABLES or word in CUSTOMER_SCOPE_VARIABLES
+                                                       or word in FUNCTIONS)):
+        return None
+    shown = m.group().split()
+    help = _UNIT_HINTS.get(word) or did_you_mean(word, ("days", "weeks", "months"))
+    return f"unknown duration unit '{' '.join(shown)}': {_UNITS}", help, m.end() - pos
 
 
 def literal_number(node: A.Node) -> Decimal | None:
@@ -70,6 +114,12 @@ class Checker:
         n = node.length if length is None else length
         return PolicyError(message, self.locate(s, max(1, n)), help=help)
 
+    def coded(self, code: str, message: str, node: A.Node, help: str | None = None) -> PolicyError:
+        """An error with a code (those a DSL file that lost a part may cause, see ``policy.dsl_recover``)."""
+        err = self.error(message, node, help)
+        err.code = code
+        return err
+
     def run(self, node: A.Node) -> Analysis:
         self.analysis.type = self.visit(node)
         return self.analysis
@@ -89,8 +139,9 @@ class Checker:
         else:
             cur = self.schema.currency
             if money_t.currency not in (None, cur):
-                raise self.error(f"the number {format_decimal(value)} would be read as {cur}, "
-                                 f"but it meets {money_t.currency}", node,
+                raise self.coded("literal-currency",
+                                 f"the number {format_decimal(value)} would be read as {cur}, but it meets "
+                                 f"{money_t.currency}", node,
                                  help=f"write the currency: {format_decimal(value)} {money_t.currency}")
             self.analysis.money_literals[id(node)] = cur
             t = MoneyType(cur)
@@ -131,6 +182,9 @@ class Checker:
         if isinstance(node, A.DateTimeLit):
             return DATETIME
         if isinstance(node, A.DurationLit):
+            too_long = duration_too_long(node.value)
+            if too_long is not None:
+                raise self.error(too_long.message, node, help=too_long.help)
             return DURATION
         if isinstance(node, A.PercentLit):
             return PERCENT
@@ -165,7 +219,7 @@ class Checker:
                 help = f"'{name}' is a function: write {name}(...)"
             else:
                 help = did_you_mean(name, self.schema.names)
-            raise self.error(f"unknown variable '{name}'", node, help=help)
+            raise self.coded("unknown-variable", f"unknown variable '{name}'", node, help=help)
         return t
 
     def member(self, node: A.Member) -> Type:
@@ -378,6 +432,8 @@ class Checker:
             help = f"write a percent: {format_decimal(value)}%"
         elif t == DATETIME and DATE in options:
             help = "use a date, e.g. today or due"
+        elif isinstance(t, MoneyType) and money_t is not None and money_t.currency:
+            help = f"write the amount in {money_t.currency}, the policy's currency"
         raise self.error(f"{what} must be {describe(options)}, not {t}", node, help=help)
 
 

@@ -212,6 +212,12 @@ def _token_error(e: Any, text: str, locate: Locator) -> PolicyError:
         return err("unexpected ')'", "there is no '(' to close")
     if kind == "_RSQB" and _unbalanced(text, pos, "[", "]") <= 0:
         return err("unexpected ']'", "there is no '[' to close")
+    if kind == "NAME" and prev_kind == "NUMBER" and "." not in prev_text:
+        from .check import unknown_duration_unit
+
+        unit = unknown_duration_unit(text, pos)
+        if unit is not None:
+            return PolicyError(unit[0], locate(pos, unit[2]), help=unit[1])
     help = f"expected {readable}"
     if kind in _VALUE_STARTERS - {"MINUS"} and prev is not None:
         help = f"an operator is missing between '{prev_text}' and '{tok}'"

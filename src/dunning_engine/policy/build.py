@@ -15,8 +15,9 @@ from typing import Any, Callable, Iterable
 from .. import expr as _expr
 from ..errors import Location, PolicyError, PolicyErrors, did_you_mean
 from ..expr.ast import depth as _expr_depth
+from ..expr.check import DURATION_LIMITS, duration_too_long
 from ..expr.parser import MAX_DEPTH as MAX_EXPRESSION_DEPTH
-from ..values import Duration, is_currency, parse_decimal
+from ..values import Duration, Money, Percent, is_currency, parse_decimal
 from . import ir
 from .nodes import MapNode, Node, ScalarNode, SeqNode, describe
 
@@ -63,6 +64,7 @@ REQUIRED_PARAMS = {
 }
 FEE_BASES = ("balance", "principal", "amount")
 INTEREST_BASES = ("principal", "balance")
+DEFAULT_PLAN_EVERY = Duration(30, "days")  # as engine.actions
 
 
 MAX_ERRORS = 100
@@ -193,7 +195,10 @@ class _Builder:
             self._schema = (key, _expr.policy_schema(self.scope, self.currency or "USD", self.segment_names, event=event))
         return self._schema[1]
 
-    def expression(self, node: Node | None, what: str, expect: Any = None, event: bool = False):
+    def expression(self, node: Node | None, what: str, expect: Any = None, event: bool = False,
+                   null: bool = True):
+        """The compiled expression of ``node``; with ``null=False`` a constant null is refused too
+        (a date that is always null never fires, an amount that is always null fails every case)."""
         s = self.scalar(node, what)
         if s is None:
             return None
@@ -201,11 +206,15 @@ class _Builder:
             self.error(s, f"{what} is empty", help="write an expression")
             return None
         try:
-            return _expr.compile_expression(s.text, self.schema(event), origin=s.origin, expect=expect, what=what)
-        except PolicyError as e:
-            self.errors.extend(e.errors)
+            e = _expr.compile_expression(s.text, self.schema(event), origin=s.origin, expect=expect, what=what)
+        except PolicyError as err:
+            self.errors.extend(err.errors)
             self.stop_if_too_many()
             return None
+        if not null and e.is_constant() and e.constant_value() is None:
+            self.error(s, f"{what} is null", help="write a value; null here would never give one")
+            return None
+        return e
 
     def duration(self, node: Node | None, what: str, positive: bool = False) -> Duration | None:
         e = self.expression(node, what, expect=_expr.types.DURATION)
@@ -215,6 +224,13 @@ class _Builder:
             self.error(node, f"{what} must be a fixed duration such as '7 days'", help="durations of timers cannot depend on the case")
             return None
         value = e.constant_value()
+        if not isinstance(value, Duration):  # null
+            self.error(node, f"{what} must be a duration such as '7 days', not null")
+            return None
+        too_long = duration_too_long(value)
+        if too_long is not None:
+            self.error(node, f"{what}: {too_long.message}", help=too_long.help)
+            return None
         if positive and value.amount <= 0:
             self.error(node, f"{what} must be longer than zero, found '{value}'")
             return None
@@ -235,7 +251,7 @@ class _Builder:
 
         pid = None
         if get("policy") is None:
-            self.error(root, "the policy has no 'policy:' id", help="add 'policy: my_policy' at the top")
+            self.error(root, "the policy has no 'policy:' id", help="add 'policy: my_policy' at the top", code="no-policy-id")
         else:
             pid = self.name(get("policy"), "policy id", POLICY_ID)
         version = 1
@@ -251,7 +267,7 @@ class _Builder:
         if get("currency") is None:
             self.error(root, "the policy has no 'currency:'",
                        help="add 'currency: CLP' (or USD, MXN...): the currency of money written without a code"
-                            " and of invoices that give none")
+                            " and of invoices that give none", code="no-currency")
         else:
             code = self.text(get("currency"), "currency")
             if code is not None and not is_currency(code):
@@ -267,7 +283,8 @@ class _Builder:
         segments = self.segments(get("segments"))
         states_node = get("states")
         if states_node is None:
-            self.error(root, "the policy has no 'states:'", help="add a 'states:' mapping with at least one state marked 'initial: true'")
+            self.error(root, "the policy has no 'states:'", help="add a 'states:' mapping with at least one state marked 'initial: true'",
+                       code="no-states")
         states = self.states(states_node) if states_node is not None else ()
         any_state = self.any_state(get("any_state"))
         contact = self.contact(get("contact")) if get("contact") is not None else None
@@ -446,7 +463,7 @@ class _Builder:
         event = kind == "on"
         trigger: ir.Trigger | None = None
         if kind == "at":
-            e = self.expression(get("at"), "at", expect=(_expr.types.DATE, _expr.types.DATETIME))
+            e = self.expression(get("at"), "at", expect=(_expr.types.DATE, _expr.types.DATETIME), null=False)
             trigger = ir.At(e) if e is not None else None
         elif kind == "after":
             d = self.duration(get("after"), "after")
@@ -454,7 +471,8 @@ class _Builder:
         elif kind == "every":
             d = self.duration(get("every"), "every", positive=True)
             mx = self.integer(get("max"), "max", minimum=1) if get("max") is not None else None
-            starting = (self.expression(get("starting"), "starting", expect=(_expr.types.DATE, _expr.types.DATETIME))
+            starting = (self.expression(get("starting"), "starting", expect=(_expr.types.DATE, _expr.types.DATETIME),
+                                        null=False)
                         if get("starting") is not None else None)
             trigger = ir.Every(d, mx, starting) if d is not None else None
         elif kind == "on":
@@ -552,21 +570,66 @@ class _Builder:
         if kind == "fee" and "of" in given and "percent" not in given:
             self.error(node, "'of' only goes with 'percent'")
         del given
+        if params_map is not None:
+            self.check_amounts(kind, dict(params), {k.text: v for k, v in params_map.items})
         # One canonical order (the order of ACTION_PARAMS), so that the order the author
         # wrote the parameters in does not change the policy (and both forms agree).
         order = list(spec)
         params.sort(key=lambda kv: order.index(kv[0]))
         return ir.Action(kind=kind, params=tuple(params), location=kind_node.location)
 
+    def check_amounts(self, kind: str, params: dict[str, Any], nodes: dict[str, Node]) -> None:
+        """Refuse the constant amounts and percents that make no sense (docs/decisions.md, "Amounts of
+        actions"): a negative charge, a discount over 100% or of nothing, a fee minimum over its maximum,
+        a down payment over 100%, a plan longer than dates can go."""
+        values: dict[str, Any] = {}  # parameter -> its constant Money or Percent
+        for name, e in params.items():
+            if isinstance(e, _expr.Expression) and e.is_constant():
+                v = e.constant_value()
+                if isinstance(v, (Money, Percent)):
+                    values[name] = v
+
+        def number(name: str) -> Any:
+            v = values.get(name)
+            return v.amount if isinstance(v, Money) else v.value if isinstance(v, Percent) else None
+
+        def refuse(name: str, message: str, help: str | None = None) -> None:
+            self.error(nodes[name], message, help)
+
+        for name in values:
+            if number(name) < 0:
+                refuse(name, f"'{name}' of '{kind}' cannot be negative, found '{params[name]}'",
+                       "a credit to the customer is a discount or a credit note, not a negative charge"
+                       if kind == "fee" else None)
+        if kind == "discount" and "percent" in values and not 0 < number("percent") <= 100:
+            refuse("percent", f"a discount is more than 0% and at most 100%, found '{params['percent']}'",
+                   "a discount reduces what is owed; it never pays the customer")
+        if kind == "discount" and "amount" in values and number("amount") == 0:
+            refuse("amount", "a discount of nothing", "write the amount the customer is let off")
+        if kind == "fee" and "min" in values and "max" in values and number("min") > number("max") \
+                and values["min"].currency == values["max"].currency:
+            refuse("min", f"the fee minimum ({params['min']}) is more than its maximum ({params['max']})",
+                   "swap them, or remove one")
+        if kind == "offer_plan":
+            if isinstance(values.get("down_payment"), Percent) and number("down_payment") > 100:
+                refuse("down_payment", f"a down payment is at most 100%, found '{params['down_payment']}'")
+            n, every = params.get("installments"), params.get("every") or DEFAULT_PLAN_EVERY
+            if n is not None and every.amount * n > DURATION_LIMITS[every.unit]:
+                refuse("installments", f"a plan of {n} installments every {every} lasts more than 300 years",
+                       "dates stay within the years 1900-2200: offer fewer installments")
+
     def param(self, kind: str, name: str, spec: str, node: Node, event: bool) -> Any:
         what = f"'{name}' of '{kind}'"
         T = _expr.types
         if spec.startswith("expr:"):
+            # Money parameters are in the policy's currency (or the case's, as 'balance' is): another
+            # currency would fail every case at run time.
+            money = T.MoneyType(self.currency) if self.currency else T.MONEY
             expect = {
-                "text": (T.TEXT,), "money": (T.MONEY,), "percent": (T.PERCENT,),
-                "date": (T.DATE, T.DATETIME), "money|percent": (T.MONEY, T.PERCENT),
+                "text": (T.TEXT,), "money": (money,), "percent": (T.PERCENT,),
+                "date": (T.DATE, T.DATETIME), "money|percent": (money, T.PERCENT),
             }[spec[5:]]
-            return self.expression(node, what, expect=expect, event=event)
+            return self.expression(node, what, expect=expect, event=event, null=spec == "expr:text")
         if spec == "name":
             return self.name(node, what, re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z"))
         if spec == "text":
@@ -640,7 +703,8 @@ class _Builder:
             mx = self.integer(lm.get("max"), "max", minimum=1) if lm.get("max") is not None else None
             per = self.duration(lm.get("per"), "per", positive=True) if lm.get("per") is not None else None
             gap = self.duration(lm.get("gap"), "gap", positive=True) if lm.get("gap") is not None else None
-            if (mx is None) != (per is None) or (mx is None and gap is None) or (mx is not None and gap is not None):
+            has = {k: lm.get(k) is not None for k in ("max", "per", "gap")}  # as written: a bad value is reported once
+            if has["max"] != has["per"] or has["max"] == has["gap"]:
                 self.error(lm, "a limit is either {max: N, per: DURATION} or {gap: DURATION}")
             via = None
             if lm.get("via") is not None:
@@ -712,7 +776,8 @@ class _Builder:
             seen.add(s.name)
         initial = [s for s in states if s.initial]
         if states and not initial:
-            self.error(where, "no state is marked 'initial: true'", help="mark the state where every case starts with 'initial: true'")
+            self.error(where, "no state is marked 'initial: true'", help="mark the state where every case starts with 'initial: true'",
+                       code="no-initial-state")
         for extra in initial[1:]:
             self.error(extra.location, f"more than one initial state: '{initial[0].name}' and '{extra.name}'",
                        help="exactly one state is initial")
@@ -723,11 +788,13 @@ class _Builder:
             if goto not in RESERVED_STATE_NAMES and goto not in known:
                 self.error(node, f"goto: undefined state '{goto}'",
                            help=did_you_mean(goto, names + list(RESERVED_STATE_NAMES))
-                           or (f"states: {', '.join(names)}" if len(names) <= 20 else None))
+                           or (f"states: {', '.join(names)}" if len(names) <= 20 else None),
+                           code="undefined-state")
         for excepts, node in getattr(self, "except_nodes", []):
             for name in excepts:
                 if name not in known:
-                    self.error(node, f"except: undefined state '{name}'", help=did_you_mean(name, names))
+                    self.error(node, f"except: undefined state '{name}'", help=did_you_mean(name, names),
+                               code="undefined-state")
 
 
 def build_policy(root: Node, path: str | None = None) -> ir.Policy:

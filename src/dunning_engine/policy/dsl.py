@@ -22,6 +22,7 @@ import unicodedata
 from typing import Any, Iterable
 
 from ..errors import Location, PolicyError, PolicyErrors, did_you_mean
+from ..expr.check import unknown_duration_unit
 from . import ir
 from .nodes import MapNode, Node, NodeFactory, ScalarNode, SeqNode
 
@@ -218,11 +219,18 @@ def _check_text(f: NodeFactory, text: str) -> None:
             what += f" ({name.lower()})" if name else ""
         raise PolicyError(f"the file contains {what}, which a policy cannot hold", f.location(m.start()),
                           help="remove it; a policy is plain text with ordinary line breaks (is this a binary file?)")
-    for m in re.finditer(r"^([ ]*)\t", text, re.M):
-        start = m.start() + len(m.group(1))
-        raise PolicyError("a tab character in the indentation", f.location(start),
-                          help=f"indent with spaces (the canonical layout uses {INDENT} per level); "
-                          "'dunning fmt -w' rewrites a file that parses")
+    tabs = [m.start() + len(m.group(1)) for m in re.finditer(r"^([ ]*)\t", text, re.M)]
+    if tabs:
+        # 'dunning fmt -w' cannot help: it needs a file that parses.
+        lines = [f.location(start).line for start in tabs]
+        also = ""
+        if len(lines) > 1:
+            rest = [str(n) for n in lines[1:6]]
+            shown = ", ".join(rest) + ", ..." if len(lines) > 6 else " and ".join(", ".join(rest).rsplit(", ", 1))
+            also = f"; line{'s' if len(rest) > 1 else ''} {shown} {'have' if len(rest) > 1 else 'has'} tabs too"
+        raise PolicyError("a tab character in the indentation", f.location(tabs[0]),
+                          help=f"replace the tabs in the indentation of line {lines[0]} with spaces ({INDENT} per level "
+                          f"in the canonical layout){also}")
     # The first line holding something (not a comment) must not be indented.
     m = re.search(r"^([ ]*)[^ \n#]", text, re.M)
     if m is not None and m.group(1):
@@ -497,6 +505,10 @@ class _Syntax:
                 return self.error(message, after, None, help)
             return self.error(message, pos, length_end, help)
 
+        if kind in ("WORD", "NAME") and real_kind == "NUMBER" and "." not in str(real) and exp & _EXPR_OPS:
+            unit = unknown_duration_unit(self.text, pos)  # due - 5 dias
+            if unit is not None:
+                return self.error(unit[0], pos, pos + unit[2], help=unit[1])
         # Indentation.
         if kind == "_INDENT":
             nxt = tok.end_pos if tok.end_pos is not None else pos
@@ -1118,38 +1130,62 @@ def _reword(err: PolicyError) -> PolicyError:
 # ---------------------------------------------------------------------------
 
 
-def parse_dsl(data: str | bytes, name: str | None = None) -> MapNode:
-    """Read DSL text into the positioned node tree (the YAML shape); PolicyError on bad syntax.
+def _parse_text(padded: str, f: Any, text: str) -> Any:
+    """Lark's tree of ``padded`` (DSL text ending with a newline); a PolicyError located through
+    ``f.location`` on bad syntax, its message read in ``text``. Call it holding ``_lock``."""
+    from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-    Raises :class:`PolicyErrors` listing every structural problem found (such
-    as a setting given twice); semantic checks are left to ``build``.
-    """
+    parser = dsl_parser()
+    postlex = parser.options.postlex
+    try:
+        return parser.parse(padded)
+    except UnexpectedToken as e:
+        raise _Syntax(f, text, list(postlex.history)).token(e.token, _accepted(e)) from None
+    except UnexpectedCharacters as e:
+        raise _Syntax(f, text, list(postlex.history)).characters(e.pos_in_stream, e.allowed or ()) from None
+    except _BadDedent as e:
+        raise _Syntax(f, text, list(postlex.history)).dedent(e) from None
+    except (UnexpectedInput, LarkError) as e:  # pragma: no cover - defensive
+        raise PolicyError("could not read the policy", f.location(0), help=str(e).split("\n")[0],
+                          code="syntax") from None
+
+
+def _read(data: str | bytes, name: str | None) -> tuple[MapNode, list[PolicyError], Any]:
+    """The node tree of what parses, the syntax and structural errors, and what a syntax error lost
+    (None when the whole file parses; see ``dsl_recover``)."""
     text = _prepare(data, name)
     f = NodeFactory(text, name)
     _check_text(f, text)
     if not any(line.strip() and not line.lstrip().startswith("#") for line in text.split("\n")):
         raise PolicyError("the policy file is empty", f.location(0), help=_MINIMAL_POLICY)
     padded = text if text.endswith("\n") else text + "\n"
-    from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
-
-    parser = dsl_parser()
+    errors: list[PolicyError] = []
+    lost = None
     with _lock:
-        postlex = parser.options.postlex
         try:
-            tree = parser.parse(padded)
-        except UnexpectedToken as e:
-            raise _Syntax(f, text, list(postlex.history)).token(e.token, _accepted(e)) from None
-        except UnexpectedCharacters as e:
-            raise _Syntax(f, text, list(postlex.history)).characters(e.pos_in_stream, e.allowed or ()) from None
-        except _BadDedent as e:
-            raise _Syntax(f, text, list(postlex.history)).dedent(e) from None
-        except (UnexpectedInput, LarkError) as e:  # pragma: no cover - defensive
-            raise PolicyError("could not read the policy", f.location(0), help=str(e).split("\n")[0],
-                              code="syntax") from None
+            tree = _parse_text(padded, f, text)
+        except PolicyError as first:
+            from lark import Tree
+
+            from .dsl_recover import recover
+
+            items, errors, lost = recover(text, f, first, lambda piece, where: _parse_text(piece, where, piece))
+            tree = Tree("start", items)
     reader = _Reader(f, text)
     root = reader.read(tree)
-    if reader.errors:
-        raise PolicyErrors(reader.errors)
+    return root, errors + reader.errors, lost
+
+
+def parse_dsl(data: str | bytes, name: str | None = None) -> MapNode:
+    """Read DSL text into the positioned node tree (the YAML shape); PolicyError on bad syntax.
+
+    Raises :class:`PolicyErrors` listing every syntax error (the parts of the file that parse are
+    read on, see ``dsl_recover``) and structural problem (such as a setting given twice); semantic
+    checks are left to ``build``.
+    """
+    root, errors, _ = _read(data, name)
+    if errors:
+        raise PolicyErrors(errors)
     return root
 
 
@@ -1166,7 +1202,16 @@ def build_dsl(root: MapNode, name: str | None = None) -> ir.Policy:
 def load_dsl(data: str | bytes, name: str | None = None) -> ir.Policy:
     """Load a policy written in the DSL: parse, then check and build it like a YAML policy."""
     try:
-        return build_dsl(parse_dsl(data, name), name)
+        root, errors, lost = _read(data, name)
+        try:
+            policy = build_dsl(root, name)
+        except PolicyError as e:
+            # With syntax errors, the checks that may fail only because of a lost part are left out.
+            errors += [err for err in e.errors if lost is None or not lost.explains(err)]
+            raise PolicyErrors(errors or list(e.errors)) from None
+        if errors:
+            raise PolicyErrors(errors)
+        return policy
     except RecursionError:  # pragma: no cover - depths are bounded before this could happen
         raise PolicyError("the policy is nested too deeply", None,
                           help="a policy never needs this much nesting; check the brackets") from None
