@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from dunning_engine import load_policy_text
-from dunning_engine.engine.runner import simulate
+from dunning_engine.run import simulate
 
 settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

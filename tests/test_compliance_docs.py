@@ -9,7 +9,7 @@ from conftest import ROOT
 
 from dunning_engine import load_policy_text
 from dunning_engine.compliance import PACKS
-from dunning_engine.engine.runner import simulate
+from dunning_engine.run import simulate
 
 DOC = ROOT / "docs" / "compliance.md"
 FENCE = re.compile(r"```(\w[\w-]*)\n(.*?)```", re.S)

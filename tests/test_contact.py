@@ -291,7 +291,7 @@ rate UF "uf.csv"
 
 
 def test_the_dsl_form_has_the_same_contact_rules(tmp_path):
-    from dunning_engine.engine.runner import simulate
+    from dunning_engine.run import simulate
     from dunning_engine.policy.load import load_policy
     from dunning_engine.policy.printer import to_yaml
 

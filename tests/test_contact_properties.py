@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from conftest import policy
 
 from dunning_engine.engine.contact import policy_rules
-from dunning_engine.engine.runner import simulate
+from dunning_engine.run import simulate
 
 START = dt.date(2026, 4, 1)
 TIMEZONES = ["America/Santiago", "America/Mexico_City", "America/Bogota", "America/Lima", "America/New_York",

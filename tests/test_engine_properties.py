@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dunning_engine import load_policy
-from dunning_engine.engine.runner import simulate
+from dunning_engine.run import simulate
 from dunning_engine.io.writers import dumps_record
 
 from conftest import ROOT

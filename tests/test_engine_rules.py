@@ -257,7 +257,7 @@ def test_now_based_condition_wakes_at_the_exact_instant_across_a_dst_change():
 
 def test_entries_into_a_state_are_counted_in_the_key_across_re_entries():
     from dunning_engine import load_policy
-    from dunning_engine.engine.runner import simulate
+    from dunning_engine.run import simulate
 
     policy = load_policy("""
 policy: pingpong

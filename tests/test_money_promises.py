@@ -87,7 +87,8 @@ def test_promise_broken_at_midnight_local_after_the_date_and_stays_readable():
     events.append(ev("payment", "2026-02-12T10:00", amount="1"))
     r = run(PROMISES, INV, events, until="2026-03-01")
     assert "gracias" not in [x[1] for x in rows(r)]
-    assert r.engine.cases["B1"].promise[:2] == (dt.date(2026, 2, 10), D("300000"))
+    promise = r.engine.cases["B1"].promise
+    assert (promise.date, promise.amount, promise.broken) == (dt.date(2026, 2, 10), D("300000"), True)
 
 
 def test_a_new_promise_replaces_the_old_one():

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import policy
-from dunning_engine.engine.runner import simulate
+from dunning_engine.run import simulate
 from dunning_engine.io.writers import dumps_record
 from dunning_engine.values import Duration, Money, Percent, minor_units, quantize
 

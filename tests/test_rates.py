@@ -9,8 +9,8 @@ import pytest
 from conftest import policy, run
 
 from dunning_engine.engine.core import Engine
-from dunning_engine.engine.rates import install_rates, load_rates, read_rate_csv
-from dunning_engine.engine.runner import run_files, simulate
+from dunning_engine.io.rates import install_rates, load_rates, read_rate_csv
+from dunning_engine.run import run_files, simulate
 from dunning_engine.errors import PolicyError
 from dunning_engine.policy.load import load_policy
 

@@ -22,8 +22,8 @@ from click.testing import CliRunner
 
 from dunning_engine import load_policy, load_policy_text, simulate
 from dunning_engine.cli.main import cli
-from dunning_engine.engine import rates as rates_mod
-from dunning_engine.engine.rates import MAX_RATE_BYTES, check_rate_files, load_rates, read_rate_csv
+from dunning_engine.io import rates as rates_mod
+from dunning_engine.io.rates import MAX_RATE_BYTES, check_rate_files, load_rates, read_rate_csv
 from dunning_engine.errors import PolicyError
 
 SECRET = "SECRET-LINE-must-never-be-quoted"

@@ -14,7 +14,7 @@ from conftest import ROOT
 
 from dunning_engine import load_policy, simulate
 from dunning_engine.cli.main import cli
-from dunning_engine.engine.runner import bound
+from dunning_engine.run import bound
 from dunning_engine.testing.scenarios import run_scenarios
 
 EX = ROOT / "examples" / "b2b_chile"

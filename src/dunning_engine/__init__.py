@@ -10,7 +10,7 @@ from .policy.load import load_policy, load_policy_text
 from .values import Duration, Money, Percent
 from .engine.core import Engine
 from .engine.records import Customer, Event, Invoice
-from .engine.runner import Result, simulate
+from .run import Result, simulate
 
 __all__ = [
     "__version__",

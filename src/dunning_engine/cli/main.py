@@ -125,7 +125,7 @@ def _check_instant(ctx, param, value):
         return None
     from zoneinfo import ZoneInfo
 
-    from ..engine.runner import bound
+    from ..run import bound
 
     try:
         bound(value, ZoneInfo("UTC"), end=param.name == "until")
@@ -171,7 +171,7 @@ def run(policy, invoices, customers, events, until, since, out, states_path, exp
     Exit 1 when a record was rejected, a case failed or an output cannot be
     written.
     """
-    from ..engine.runner import run_files
+    from ..run import run_files
 
     check_stdin(invoices=invoices, customers=customers, events=events)
 
@@ -201,7 +201,7 @@ def explain(policy, invoices, customers, events, until, case_id, key, fmt) -> No
     unknown or a record was rejected.
     """
     from ..engine.explain import case_timeline, render_timeline
-    from ..engine.runner import simulate
+    from ..run import simulate
 
     check_stdin(invoices=invoices, customers=customers, events=events)
     result = simulate(policy, invoices=invoices, customers=customers or (), events=events or (),

@@ -19,7 +19,9 @@ from typing import Any
 from ..errors import EngineError
 from ..policy import ir
 from ..values import Duration, Money, Percent, minor_units, quantize
+from .case import DiscountOffer
 from .clock import LAST_DAY, DateOutOfRange, check_day
+from .plans import Installment
 
 __all__ = ["build_action", "plan_schedule"]
 
@@ -237,7 +239,7 @@ def _discount(engine, case, p: dict, ctx) -> dict | None:
     if amount <= 0:
         return None
     params.update(until=until, pay=balance - amount)
-    case.offer = (amount, until, led.invoice.id)
+    case.offer = DiscountOffer(amount, until, led.invoice.id)
     return {"params": params, "amount": amount, "invoice": led.invoice.id}
 
 
@@ -245,7 +247,7 @@ def _offer_plan(engine, case, p: dict, ctx) -> dict | None:
     from .plans import PlanOffer
 
     cur = case.currency
-    balance = engine._balance(case)
+    balance = case.balance()
     if balance <= 0:
         return None
     n = p["installments"]
@@ -302,7 +304,7 @@ def _write_off(engine, case, ctx) -> dict | None:
 
 
 def plan_schedule(total: Decimal, n: int, every: Duration, first: _dt.date, down: Decimal, currency: str,
-                  calendar=None) -> list[tuple[_dt.date, Decimal]]:
+                  calendar=None) -> list[Installment]:
     """Installments of a plan: an optional down payment on ``first``, then ``n`` equal installments
     (rounded half-up to the minor unit, the last taking the remainder), ``every`` apart.
 
@@ -313,12 +315,12 @@ def plan_schedule(total: Decimal, n: int, every: Duration, first: _dt.date, down
     remainder), and a total too small to split gives fewer installments of one minor unit or more.
     A down payment of the whole total leaves just the down payment.
     """
-    rows: list[tuple[_dt.date, Decimal]] = []
+    rows: list[Installment] = []
     rest = total
     start = first
     if down > 0:
         down = min(down, total)
-        rows.append((first, down))
+        rows.append(Installment(first, down))
         rest = total - down
         start = every.add_to(first, calendar)
         if rest <= 0:
@@ -331,5 +333,5 @@ def plan_schedule(total: Decimal, n: int, every: Duration, first: _dt.date, down
     for i in range(n):
         amount = each if i < n - 1 else rest - each * (n - 1)
         day = start if i == 0 else Duration(every.amount * i, every.unit).add_to(start, calendar)
-        rows.append((day, amount))
+        rows.append(Installment(day, amount))
     return rows

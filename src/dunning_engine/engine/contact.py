@@ -1,6 +1,6 @@
 """Contact rules at run time: windows, frequency limits and gaps (SPEC §1 "Contact rules").
 
-The engine calls :meth:`ContactRules.place` for every action it emits (``Engine._emit``); for a
+The engine calls :meth:`ContactRules.place` for every action it emits (``Output.emit``); for a
 contact action it returns the earliest instant, ``t`` or later, at which the action satisfies every
 window and every limit, and books it. A later instant makes the engine defer the record (it carries
 ``deferred_from``). Policies without a ``contact:`` block (or whose block has neither windows,
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from bisect import bisect_left, bisect_right
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..calendars import get_calendar
@@ -43,6 +43,10 @@ from ..compliance.base import DAY, LimitRule, WindowSpec
 from ..errors import EngineError
 from ..policy import ir
 from ..values import Duration
+
+if TYPE_CHECKING:
+    from .case import Case
+    from .runtime import Runtime
 
 __all__ = ["ContactRules", "build_contact", "contact_channels", "policy_rules"]
 
@@ -391,7 +395,7 @@ class ContactRules:
                 chs.insert(i, c)
 
     # ------------------------------------------------------------------ the engine's hook
-    def place(self, engine: Any, case: Any, action: ir.Action, out: dict, t: int) -> int | None:
+    def place(self, rt: Runtime, case: Case, action: ir.Action, out: dict, t: int) -> int | None:
         chans = contact_channels(action, out)
         if chans is None:
             return t
@@ -412,8 +416,8 @@ class ContactRules:
         if s is None:
             if case.id not in self.warned:
                 self.warned.add(case.id)
-                engine.warnings.append(EngineError(
-                    f"a {action.kind} at {engine.clock.iso(t)} was not sent: no instant is inside every contact "
+                rt.warnings.append(EngineError(
+                    f"a {action.kind} at {rt.clock.iso(t)} was not sent: no instant is inside every contact "
                     f"window ({'; '.join(w.source + ': ' + w.text for w in self.windows)})", case=case.id,
                     help="widen the policy's windows so that they overlap the compliance packs' hours"))
             return None
@@ -436,13 +440,13 @@ class ContactRules:
             self.conversation(case.id, t)
 
 
-def build_contact(engine: Any) -> ContactRules | None:
+def build_contact(rt: Runtime) -> ContactRules | None:
     """The contact rules of the engine's policy, or None when it has none (the hot path then skips them)."""
-    cp = engine.cp
+    cp = rt.cp
     policy = cp.policy
     if policy.contact is None:
         return None
-    rules = ContactRules(policy, cp.calendar, engine.clock.tz)
+    rules = ContactRules(policy, cp.calendar, rt.clock.tz)
     if not rules.active:
         return None
     return rules

@@ -1,7 +1,8 @@
 """Explanations: a case's timeline with why each action fired, and why other rules did not.
 
-The engine keeps a trace per case when built with ``explain=True``; this module
-turns it into text for people (``dunning explain``) or JSON for machines.
+The engine keeps a trace per case when built with ``explain=True`` (its entries are made with
+:func:`rule_explanation` and :func:`why_not`, which read the values a rule's expressions read);
+this module turns it into text for people (``dunning explain``) or JSON for machines.
 """
 
 from __future__ import annotations
@@ -9,13 +10,75 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable
 
-__all__ = ["case_timeline", "render_timeline"]
+from ..values import Duration, Money, Percent
+
+if TYPE_CHECKING:
+    from ..expr import Expression
+    from .compiled import CRule
+    from .context import Ctx
+    from .core import Engine
+
+__all__ = ["case_timeline", "render_timeline", "rule_explanation", "why_not", "values", "show"]
 
 
-def case_timeline(engine, case_id: str, key: str | None = None) -> list[dict]:
-    """The trace entries of one case; with ``key``, only what led to that action (the rule firing and the action)."""
+def values(exprs: Iterable[Expression | None], ctx: Ctx) -> dict[str, str]:
+    """The values the expressions read (by variable path, in order of path), as text."""
+    out: dict[str, str] = {}
+    for e in exprs:
+        if e is None:
+            continue
+        for path in sorted(e.variables):
+            if path not in out:
+                try:
+                    out[path] = show(ctx.read(path))
+                except Exception as exc:  # an explanation never breaks a run
+                    out[path] = f"<{exc}>"
+    return out
+
+
+def rule_explanation(cr: CRule, ctx: Ctx) -> dict[str, Any]:
+    """Why ``cr`` fires: its trigger, its guard and the values they read (``--explain`` and the trace)."""
+    from ..policy.describe import format_trigger
+
+    trig = format_trigger(cr.rule.trigger) if cr.rule.trigger is not None else "condition"
+    guard = " and ".join(filter(None, [
+        cr.when.canonical if cr.when is not None else None,
+        f"not ({cr.unless.canonical})" if cr.unless is not None else None,
+    ])) or None
+    exprs = [cr.when, cr.unless, cr.expr, cr.starting]
+    return {"trigger": trig, "guard": guard, "values": values(exprs, ctx)}
+
+
+def why_not(cr: CRule, ctx: Ctx) -> dict[str, Any]:
+    """Why ``cr`` did not fire: its explanation and the part of its guard that stopped it."""
+    info = rule_explanation(cr, ctx)
+    if cr.when is not None and cr.when.evaluate(ctx) is not True:
+        info["why"] = f"when {cr.when.canonical} is false"
+    elif cr.unless is not None:
+        info["why"] = f"unless {cr.unless.canonical} is true"
+    return info
+
+
+def show(value: Any) -> str:
+    """A value as the trace keeps it: text (``null``, ``true``, ``50000 CLP``, ISO times)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (Money, Percent, Duration)):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items() if k != "fields") + "}"
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def case_timeline(engine: Engine, case_id: str, key: str | None = None) -> list[dict]:
+    """The trace entries of one case of ``engine`` (an ``Engine`` built with ``explain=True``); with
+    ``key``, only what led to that action (the rule firing and the action)."""
     case = engine.cases.get(case_id)
     if case is None:
         raise KeyError(case_id)

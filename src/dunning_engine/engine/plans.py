@@ -12,20 +12,32 @@ after an installment's date, if it is not covered and something is still
 owed, the engine raises ``plan_installment_missed``. Once every installment is
 covered, or nothing is owed any more (e.g. the rest was settled with a
 discount), it raises ``plan_completed`` and the plan ends (``plan`` is null).
+
+The functions here change a case's plan and say which events to raise; the engine
+(``events.EventHandler``) raises them and traces what happened.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
-from ..errors import EngineError
 from ..values import Money
-from .clock import NEVER
+from .clock import NEVER, Clock
 
-__all__ = ["Plan", "PlanOffer", "accept_plan", "after_payment", "check_missed", "defer_checks", "resume_checks"]
+if TYPE_CHECKING:
+    from .case import Case
+
+__all__ = ["Installment", "Plan", "PlanOffer", "accept_plan", "completed", "missed_installments", "defer_checks",
+           "resume_checks"]
 
 ZERO = Decimal(0)
+
+
+class Installment(NamedTuple):
+    date: _dt.date
+    amount: Decimal
 
 
 class PlanOffer:
@@ -33,7 +45,7 @@ class PlanOffer:
 
     __slots__ = ("schedule", "paid")
 
-    def __init__(self, schedule: list[tuple[_dt.date, Decimal]]) -> None:
+    def __init__(self, schedule: list[Installment]) -> None:
         self.schedule = schedule
         self.paid = ZERO
 
@@ -42,16 +54,19 @@ class PlanOffer:
 
 
 class Plan:
-    __slots__ = ("schedule", "paid", "missed_count", "checked", "next_check", "clock")
+    """An accepted plan. ``paid`` counts what was paid since the offer; ``checked`` the installments
+    whose date has been checked for a miss; ``next_check`` is when the next one is (00:00 local of
+    the day after its date; ``NEVER`` when none is left, or while the case is held)."""
 
-    def __init__(self, schedule: list[tuple[_dt.date, Decimal]], clock, paid: Decimal = ZERO) -> None:
+    __slots__ = ("schedule", "paid", "missed_count", "checked", "next_check")
+
+    def __init__(self, schedule: list[Installment], clock: Clock, paid: Decimal = ZERO) -> None:
         self.schedule = schedule
         self.paid = paid
         self.missed_count = 0
-        self.checked = 0          # installments whose date has been checked for a miss
-        self.clock = clock
+        self.checked = 0
         self.next_check = NEVER
-        self._plan_next_check()
+        self.plan_next_check(clock)
 
     def pay(self, amount: Decimal) -> None:
         self.paid += amount
@@ -85,17 +100,17 @@ class Plan:
     def complete(self) -> bool:
         return self.paid >= self.total
 
-    def _plan_next_check(self) -> None:
+    def plan_next_check(self, clock: Clock) -> None:
+        """Set ``next_check`` from the first installment not checked yet."""
         if self.checked < len(self.schedule):
-            day = self.schedule[self.checked][0]
-            self.next_check = self.clock.day_after(day, f"the day after installment {self.checked + 1}")
+            day = self.schedule[self.checked].date
+            self.next_check = clock.day_after(day, f"the day after installment {self.checked + 1}")
         else:
             self.next_check = NEVER
 
-    def record(self, ctx) -> dict:
+    def record(self, currency: str) -> dict[str, Any]:
         """The ``plan`` variable: next installment (what is left of it), counts."""
         nxt = self.next_due()
-        currency = ctx.case.currency
         return {
             "next_date": nxt[1] if nxt else None,
             "next_amount": Money(nxt[2], currency) if nxt else None,
@@ -105,48 +120,51 @@ class Plan:
         }
 
 
-def accept_plan(engine, case, t: int) -> None:
+def accept_plan(case: Case, clock: Clock) -> Plan | None:
+    """``plan_accepted``: the open offer becomes the case's plan (None, and nothing changes, without an offer).
+
+    Payments made between the offer and its acceptance count toward the installments (docs/decisions.md)."""
     offer = case.plan_offer
     if offer is None:
-        engine.warnings.append(EngineError("plan_accepted, but no plan was offered: ignored", case=case.id,
-                                           help="offer a plan with offer_plan before accepting it"))
-        engine._trace(case, t, "ignored", why="plan_accepted without an offered plan")
-        return
-    # Payments made between the offer and its acceptance count toward the installments (docs/decisions.md).
-    case.plan = Plan(offer.schedule, engine.clock, offer.paid)
+        return None
+    case.plan = Plan(offer.schedule, clock, offer.paid)
     case.plan_offer = None
-    engine._trace(case, t, "plan accepted", installments=len(offer.schedule), paid_since_offer=offer.paid)
+    return case.plan
 
 
-def after_payment(engine, case, t: int) -> None:
-    """After a payment, a credit note or the acceptance: end the plan when it is covered or nothing is owed."""
+def completed(case: Case) -> dict[str, Any] | None:
+    """After a payment, a credit note or the acceptance: when the plan is covered or nothing is owed,
+    end it and return the fields of its ``plan_completed`` event."""
     plan = case.plan
-    if plan is not None and (plan.complete or engine._balance(case) <= 0):
+    if plan is not None and (plan.complete or case.balance() <= 0):
         case.plan = None
-        engine._derived_event(case, t, "plan_completed", installments=len(plan.schedule),
-                              paid_count=plan.paid_count, missed_count=plan.missed_count)
+        return {"installments": len(plan.schedule), "paid_count": plan.paid_count, "missed_count": plan.missed_count}
+    return None
 
 
-def check_missed(engine, case, t: int) -> None:
+def missed_installments(case: Case, t: int, clock: Clock) -> Iterator[dict[str, Any]]:
+    """The installments whose check comes due by ``t`` and that are not covered while something is
+    owed: the fields of one ``plan_installment_missed`` each, in order. Lazy: the caller raises each
+    event before the next is looked at (its rules may end or replace the plan)."""
     plan = case.plan
     while plan is not None and plan.next_check <= t:
         index = plan.checked
         plan.checked += 1
-        plan._plan_next_check()
-        if plan.paid_count <= index and engine._balance(case) > 0:
+        plan.plan_next_check(clock)
+        if plan.paid_count <= index and case.balance() > 0:
             plan.missed_count += 1
             day, amount = plan.schedule[index]
-            engine._derived_event(case, t, "plan_installment_missed", installment=index + 1, date=day, amount=amount)
+            yield {"installment": index + 1, "date": day, "amount": amount}
             plan = case.plan
 
 
-def defer_checks(case) -> None:
+def defer_checks(case: Case) -> None:
     """While the case is held: pending installment checks wait (see ``resume_checks``)."""
     if case.plan is not None:
         case.plan.next_check = NEVER
 
 
-def resume_checks(case) -> None:
+def resume_checks(case: Case, clock: Clock) -> None:
     """At release: checks that came due during the hold run at once (catch-up)."""
     if case.plan is not None:
-        case.plan._plan_next_check()
+        case.plan.plan_next_check(clock)

@@ -25,12 +25,15 @@ this module implements; in short:
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ..errors import EngineError
-from .clock import FIRST_DAY, LAST_DAY, NEVER, DateOutOfRange
+from .case import TIMER_ORDER
+from .clock import FIRST_DAY, LAST_DAY, NEVER, Clock, DateOutOfRange
 
-__all__ = ["Frame", "RETURN_DEPTH", "leave", "come_back", "end_paused", "resume", "away_text"]
+if TYPE_CHECKING:
+    from .case import Case, Timer
+
+__all__ = ["Frame", "RETURN_DEPTH", "leave", "resume", "away_text"]
 
 RETURN_DEPTH = 64
 
@@ -40,20 +43,20 @@ class Frame:
 
     __slots__ = ("state", "previous", "entered", "entry_no", "timers", "conds", "fired", "left", "back", "depth")
 
-    def __init__(self, case: Any, t: int) -> None:
+    def __init__(self, case: Case, t: int) -> None:
         self.state = case.state
         self.previous = case.previous
         self.entered = case.entered
         self.entry_no = case.entry_no
-        self.timers = case.timers
-        self.conds = case.conds
+        self.timers: list[Timer] | tuple[()] = case.timers
+        self.conds: list[bool] | tuple[()] = case.conds
         self.fired = case.fired
         self.left = t
         self.back: Frame | None = case.back  # the frame of this entry itself (nested returning states)
         self.depth = 1 if self.back is None else self.back.depth + 1
 
 
-def leave(case: Any, t: int) -> tuple[Frame, Frame | None]:
+def leave(case: Case, t: int) -> tuple[Frame, Frame | None]:
     """The frame of the entry ``case`` leaves at ``t`` for a returning state, and the oldest frame when
     one is forgotten to keep at most ``RETURN_DEPTH`` (its entry then ends)."""
     frame = Frame(case, t)
@@ -61,49 +64,17 @@ def leave(case: Any, t: int) -> tuple[Frame, Frame | None]:
         return frame, None
     kept = [frame]
     while len(kept) < RETURN_DEPTH:
-        kept.append(kept[-1].back)
+        back = kept[-1].back
+        assert back is not None  # depth > RETURN_DEPTH: at least that many frames behind
+        kept.append(back)
     for i, f in enumerate(kept):
         f.depth = RETURN_DEPTH - i
     forgotten, kept[-1].back = kept[-1].back, None
     return frame, forgotten
 
 
-def come_back(engine: Any, case: Any, t: int) -> None:
-    """``goto: return`` at ``t``: the returning state's ``on_exit``, then the entry it was entered from
-    resumes, its clock moved by the time away, and its condition rules are evaluated."""
-    states = engine.cp.states
-    old = states[case.state]
-    frame = case.back
-    if frame is None:
-        raise EngineError(f"goto return from '{old.name}', but the case has no state to return to", case=case.id,
-                          help="'return' goes back to the state the case came from: use it in states that are "
-                               "entered from another state, not in the initial state")
-    if old.on_exit:
-        engine._run_actions(case, old.on_exit, t, "on_exit", 1, None)
-    engine._chain_step()
-    away = resume(engine, case, frame, t)
-    cs = states[case.state]
-    if case.trace is not None:
-        engine._trace(case, t, "return", state=cs.name, away=away_text(away))
-    if cs.conds:
-        engine._eval_conds(case, t)
-
-
-def end_paused(engine: Any, case: Any, frame: Frame | None, t: int) -> None:
-    """Paused entries the case can no longer return to end at ``t``, innermost first: their ``on_exit``
-    runs (so every entry's ``on_exit`` runs once, when the entry ends), keyed with their own entry."""
-    while frame is not None:
-        cs = engine.cp.states[frame.state]
-        engine._trace(case, t, "ended", state=cs.name, why="left for a state that may return to it, and the "
-                                                          "case will not")
-        if cs.on_exit:
-            engine._run_actions(case, cs.on_exit, t, "on_exit", 1, None, entry=(frame.state, frame.entry_no))
-        frame = frame.back
-
-
-def resume(engine: Any, case: Any, frame: Frame, t: int) -> _dt.timedelta:
+def resume(clock: Clock, case: Case, frame: Frame, t: int) -> _dt.timedelta:
     """Put ``case`` back into the entry of ``frame`` at ``t``; return the time it spent away."""
-    clock = engine.clock
     tz = clock.tz
     away = clock.datetime(t).replace(tzinfo=None) - clock.datetime(frame.left).replace(tzinfo=None)
 
@@ -118,16 +89,16 @@ def resume(engine: Any, case: Any, frame: Frame, t: int) -> _dt.timedelta:
         return clock.check(y, what + f", moved {away_text(away)} later by the return")
 
     timers = frame.timers
-    for timer in timers:  # [fire_t, orig, order, crule, occurrence, base]
-        cr = timer[3]
+    for timer in timers:
+        cr = timer.rule
         what = f"the time of rule '{cr.name}'"
-        timer[1] = moved(timer[1], what)
-        timer[0] = timer[1] if timer[1] > t else t
-        if cr.kind == "every" and timer[4] > 1:
-            timer[5] = moved(timer[5], what)  # the series' first tick: later ones count from it
-        # else timer[5] is the time computed from the rule's data, unmoved: see Engine._rearm_at_timers
-    if len(timers) > 1:
-        timers.sort(key=lambda x: (x[0], x[1], x[2]))
+        timer.time = moved(timer.time, what)
+        timer.fire_at = timer.time if timer.time > t else t
+        if cr.kind == "every" and timer.occurrence > 1:
+            timer.base = moved(timer.base, what)  # the series' first tick: later ones count from it
+        # else timer.base is the time computed from the rule's data, unmoved: see Machine.rearm
+    if isinstance(timers, list) and len(timers) > 1:
+        timers.sort(key=TIMER_ORDER)
     case.state = frame.state
     case.previous = frame.previous
     case.entered = moved(frame.entered, "the entry time of the state returned to")

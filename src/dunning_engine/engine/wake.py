@@ -28,13 +28,18 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..expr import ast as A
 from ..values import Money
 from .clock import LAST_DAY, NEVER
 from .compiled import CLOCK_VARIABLES
 from .context import Ctx
+
+if TYPE_CHECKING:
+    from .case import Case
+    from .compiled import CRule
+    from .runtime import Runtime
 
 __all__ = ["next_change", "clock_atoms"]
 
@@ -83,8 +88,8 @@ def _diff(lv: Any, rv: Any) -> tuple[Decimal | None, bool]:
     return None, False
 
 
-def _atoms(engine, rules) -> list:
-    cache = engine.atom_cache
+def _atoms(rt: Runtime, rules: list[tuple[int, CRule]]) -> list:
+    cache = rt.atom_cache
     out = []
     for _, cr in rules:
         atoms = cache.get(cr)
@@ -92,7 +97,7 @@ def _atoms(engine, rules) -> list:
             atoms = []
             for e in (cr.when, cr.unless):
                 if e is not None:
-                    atoms.extend(clock_atoms(e, engine.cp.segments))
+                    atoms.extend(clock_atoms(e, rt.cp.segments))
             cache[cr] = atoms
         out.extend(atoms)
     return out
@@ -105,20 +110,20 @@ def _value(fn, ctx):
         return None
 
 
-def next_change(engine, case, t: int, rules: list) -> int:
+def next_change(rt: Runtime, case: Case, t: int, rules: list[tuple[int, CRule]]) -> int:
     """The earliest instant after ``t`` at which one of ``rules`` (index, CRule) may change value, or NEVER."""
-    clock = engine.clock
+    clock = rt.clock
     today = clock.date(t)
     first = today + _dt.timedelta(days=1)
     breaks = sorted({led.invoice.due + _dt.timedelta(days=1) for led in case.ledgers.values()
                      if led.invoice.due + _dt.timedelta(days=1) > first})
     starts = [first] + breaks
     candidates: set[int] = {clock.send_time(d) for d in starts}
-    atoms = _atoms(engine, rules)
+    atoms = _atoms(rt, rules)
     horizon = lambda d0: (LAST_DAY - d0).days + 1  # noqa: E731
     for d0 in starts:
         p0, p1 = clock.send_time(d0), clock.send_time(d0 + _dt.timedelta(days=1))
-        c0, c1 = Ctx(engine, case, p0), Ctx(engine, case, p1)
+        c0, c1 = Ctx(rt, case, p0), Ctx(rt, case, p1)
         for left, right in atoms:
             f0, by_second = _diff(_value(left, c0), _value(right, c0))
             f1, _ = _diff(_value(left, c1), _value(right, c1))
@@ -142,7 +147,7 @@ def next_change(engine, case, t: int, rules: list) -> int:
                     candidates.add(clock.send_time(d0 + _dt.timedelta(days=j)))
     current = case.conds
     for c in sorted(x for x in candidates if x > t)[:_MAX_CANDIDATES]:
-        ctx = Ctx(engine, case, c)
+        ctx = Ctx(rt, case, c)
         for i, cr in rules:
             if cr.guard(ctx) != current[i]:
                 return c

@@ -70,7 +70,7 @@ def load_policy_text(text: str | bytes, *, format: str | None = None, name: str 
     if folder is not None:
         policy = dataclasses.replace(policy, folder=os.path.abspath(folder))
     if any(t.path is not None for t in policy.rates):
-        from ..engine.rates import check_rate_files
+        from ..io.rates import check_rate_files
 
         check_rate_files(policy)
     return policy

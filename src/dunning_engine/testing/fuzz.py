@@ -70,7 +70,7 @@ def _output(actions, states) -> bytes:
 
 def check_portfolio(policy, portfolio: Portfolio) -> Violation | None:
     """The first invariant ``portfolio`` breaks under ``policy``, or None."""
-    from ..engine.runner import simulate
+    from ..run import simulate
 
     run = run_checked(policy, **portfolio.kwargs(), check=True)
     rejects = run.result.rejects

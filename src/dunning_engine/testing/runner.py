@@ -69,7 +69,7 @@ class Violation:
 class Run:
     """What a checked run produced."""
 
-    result: Any                    # engine.runner.Result (actions are those at or after ``since``)
+    result: Any                    # run.Result (actions are those at or after ``since``)
     actions: list[dict]
     violations: list[Violation] = field(default_factory=list)
     fired: set[str] = field(default_factory=set)       # names of rules that fired (needs explain)
@@ -89,7 +89,7 @@ def run_checked(policy, *, invoices: Iterable = (), customers: Iterable = (), ev
     are still checked. With ``explain=True`` the run also records which
     rules fired and which states were entered (for coverage).
     """
-    from ..engine.runner import bound, simulate
+    from ..run import bound, simulate
 
     # simulate() up to an instant before anything can happen: it reads and
     # places every record, and hands back the engine, ready to run.
@@ -220,16 +220,18 @@ class _Checker:
                     continue
                 if ok is not True:
                     self.add(name, f"'{expr.canonical}' is false in state '{state.name}' "
-                             f"({_values(eng, expr, ctx)})", case.id, t, builtin=False)
+                             f"({_values(expr, ctx)})", case.id, t, builtin=False)
 
     def finish(self) -> None:
         for e in self.engine.errors:
             self.add("no_engine_errors", e.message, getattr(e, "case", None), None)
 
 
-def _values(engine, expr, ctx) -> str:
+def _values(expr, ctx) -> str:
+    from ..engine.explain import values as read_values
+
     try:
-        values = engine._values([expr], ctx)
+        values = read_values([expr], ctx)
     except Exception:  # pragma: no cover - explanations never break a check
         return ""
     return ", ".join(f"{k} = {v}" for k, v in values.items()) or "it reads no variable"

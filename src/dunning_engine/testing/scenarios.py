@@ -477,9 +477,9 @@ class _Loader:
         return _display(path)
 
     def instant(self, node, what: str, tz) -> str | None:
-        """The text of ``until:``/``since:``, checked; the run reads it with ``engine.runner.bound``
+        """The text of ``until:``/``since:``, checked; the run reads it with ``run.bound``
         (a date as ``until`` means through the end of that local day, SPEC §5)."""
-        from ..engine.runner import bound
+        from ..run import bound
 
         text = self.text(node, what)
         if text is None:

@@ -1,4 +1,9 @@
-"""Run a policy over files: the edge of the engine where I/O happens (``dunning run``)."""
+"""Run a policy over records and files: the edge where I/O happens (``simulate``, ``dunning run``).
+
+The engine (``dunning_engine.engine``) is pure: it never reads or writes a file. This module reads
+the policy, its rate tables and the records (``dunning_engine.io``), feeds the engine, and writes
+what it produced.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,10 @@ from pathlib import Path
 
 from typing import Callable
 
-from ..errors import OutputError, PolicyError, RecordError
-from ..policy.load import load_policy
-from .core import Engine
-from .rates import install_rates
+from .engine.core import Engine
+from .errors import OutputError, PolicyError, RecordError
+from .io.rates import install_rates
+from .policy.load import load_policy
 
 __all__ = ["run_files", "simulate", "Result", "bound"]
 
@@ -31,7 +36,7 @@ def bound(value, tz, *, end: bool) -> int:
     bounds are inclusive. Raises ``ValueError`` for text that is not ISO 8601 or a year outside
     1900–2200.
     """
-    from ..io.readers import parse_instant
+    from .io.readers import parse_instant
 
     t: _dt.datetime | None = None
     text = None
@@ -103,8 +108,8 @@ def simulate(policy, *, invoices, customers=(), events=(), until, since=None, ex
     reads them (:func:`bound`): a date as ``until`` runs through the end of that
     local day. Invalid records land in ``Result.rejects``; the rest is processed.
     """
-    from ..io.readers import Rejects, read_customers, read_events, read_invoices
-    from ..policy.ir import Policy
+    from .io.readers import Rejects, read_customers, read_events, read_invoices
+    from .policy.ir import Policy
 
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
@@ -162,7 +167,7 @@ def run_files(policy_path: str, *, invoices: str, customers: str | None = None, 
 
 def _run(engine, policy, *, invoices, customers, events, until, since, out, states, rejects, report,
          summary) -> int:
-    from ..io.readers import Rejects, read_customers, read_events, read_invoices
+    from .io.readers import Rejects, read_customers, read_events, read_invoices
 
     install_rates(engine, policy)  # rates: tables (files relative to the policy file)
     tz = engine.clock.tz
@@ -216,7 +221,7 @@ def _run(engine, policy, *, invoices, customers, events, until, since, out, stat
 
 def _write_jsonl(target: str, records) -> int:
     """Write ``records`` as JSONL to ``target`` (a path, or ``"-"`` for standard output)."""
-    from ..io.writers import JsonlWriter
+    from .io.writers import JsonlWriter
 
     with JsonlWriter(target) as w:
         return w.write_many(records)
