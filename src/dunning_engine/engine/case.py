@@ -100,7 +100,7 @@ class DiscountOffer:
 class LedgerMap(Protocol):
     """The case's invoices, by id, as the engine reads them (a dict, or ``OneLedger``)."""
 
-    def get(self, key: str, default: None = None, /) -> Ledger | None: ...
+    def get(self, key: str, /) -> Ledger | None: ...
     def __getitem__(self, key: str, /) -> Ledger: ...
     def __contains__(self, key: object, /) -> bool: ...
     def __iter__(self) -> Iterator[str]: ...
@@ -182,8 +182,9 @@ class Case:
 
     def balance(self) -> Decimal:
         """What is still owed over the case's invoices."""
-        if self.scope_invoice:
-            return self.ledger.balance  # type: ignore[union-attr]  # set when the invoice is added
+        led = self.ledger
+        if led is not None:  # invoice scope
+            return led.balance
         return sum((led.balance for led in self.ledgers.values()), ZERO)
 
 
@@ -223,7 +224,8 @@ class OneLedger:
         return ((self._led.invoice.id, self._led),)
 
 
-_NO_LEDGERS: LedgerMap = MappingProxyType({})  # empty and read-only, until the invoice is added
+_EMPTY: dict[str, Ledger] = {}
+_NO_LEDGERS: LedgerMap = MappingProxyType(_EMPTY)  # empty and read-only, until the invoice is added
 
 
 def own_ledgers(case: Case) -> dict[str, Ledger]:

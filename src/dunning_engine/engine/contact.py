@@ -136,7 +136,9 @@ def _approx_seconds(d: Duration) -> int:
         return (31 * d.amount + 1) * DAY
     if d.unit == "business_days":
         return (d.amount * 7 // 5 + 20) * DAY
-    return (d.fixed_days + 1) * DAY
+    days = d.fixed_days
+    assert days is not None  # days and weeks
+    return (days + 1) * DAY
 
 
 class _Zone:
@@ -201,7 +203,7 @@ class ContactRules:
         self.conversations: dict[str, list[int]] = {}
         self.outcomes = frozenset().union(*(lim.outcomes for lim in self.limits if lim.kind == "quiet"))
         spans = [(lim.per if lim.per is not None else lim.gap) for lim in self.limits]
-        self._horizon = max((_approx_seconds(d) for d in spans), default=0) + 2 * DAY
+        self._horizon = max((_approx_seconds(d) for d in spans if d is not None), default=0) + 2 * DAY
         self.never = self.windows and not any(self._weekday_spans(d) for d in range(7))
         self.warned: set[str] = set()
         self._fits: dict[tuple[str, ...], list[str]] = {}
@@ -301,10 +303,12 @@ class ContactRules:
             mine = chans if via is None else [c for c in chans if c in via]
             if not mine:
                 continue
+            per = lim.per
             if lim.kind == "quiet":
+                assert per is not None  # a quiet period
                 for c in self.conversations.get(case.id, ()):
                     if c <= s:
-                        end = shift(c, lim.per, cal)
+                        end = shift(c, per, cal)
                         if s < end and (nxt is None or end < nxt):
                             nxt = end
                 continue
@@ -313,18 +317,21 @@ class ContactRules:
                 continue
             times, chs = booked
             if lim.kind == "gap":
-                lo = bisect_left(times, shift(s, lim.gap, cal, -1) - SLACK)
-                hi = bisect_right(times, shift(s, lim.gap, cal) + SLACK)
+                gap = lim.gap
+                assert gap is not None
+                lo = bisect_left(times, shift(s, gap, cal, -1) - SLACK)
+                hi = bisect_right(times, shift(s, gap, cal) + SLACK)
                 for i in range(lo, hi):
                     if not lim.covers(chs[i]):
                         continue
                     p = times[i]
-                    end = shift(p, lim.gap, cal)
-                    if (p <= s < end) or (s < p < shift(s, lim.gap, cal)):
+                    end = shift(p, gap, cal)
+                    if (p <= s < end) or (s < p < shift(s, gap, cal)):
                         if nxt is None or end < nxt:
                             nxt = end
                 continue
-            per = lim.per
+            most = lim.max
+            assert per is not None and most is not None  # count and channels limits
             last = shift(s, per, cal)  # the new contact counts in the windows ending in [s, last)
             lo = bisect_left(times, shift(s, per, cal, -1) - SLACK)
             hi = bisect_left(times, last)
@@ -336,9 +343,9 @@ class ContactRules:
             for x in [s] + [p for p, _, _ in pts if p > s]:
                 inside = [(p, ch) for p, ch, end in pts if p <= x < end]
                 if lim.kind == "count":
-                    over = len(inside) + len(mine) > lim.max
+                    over = len(inside) + len(mine) > most
                 else:  # channels
-                    over = len({ch for _, ch in inside} | set(mine)) > lim.max
+                    over = len({ch for _, ch in inside} | set(mine)) > most
                 if over:
                     break
             if over:
@@ -362,9 +369,9 @@ class ContactRules:
             ok = True
             for lim in self.limits:
                 mine = [x for x in trial if lim.covers(x)]
-                if lim.kind == "count" and len(mine) > lim.max:
+                if lim.kind == "count" and len(mine) > (lim.max or 0):
                     ok = False
-                elif lim.kind == "channels" and len(set(mine)) > lim.max:
+                elif lim.kind == "channels" and len(set(mine)) > (lim.max or 0):
                     ok = False
                 elif lim.kind == "gap" and len(mine) > 1:
                     ok = False
@@ -405,15 +412,17 @@ class ContactRules:
             out["dropped_via"] = [c for c in chans if c not in kept]
         zone = self.zone(case.customer)
         s = t
+        opened: int | None = t
         for _ in range(100_000):
-            s = self.next_open(zone, s)
-            if s is None:
+            opened = self.next_open(zone, s)
+            if opened is None:
                 break
+            s = opened
             nxt = self.blocked(zone, s, kept, case) if self.limits else None
             if nxt is None:
                 break
             s = nxt
-        if s is None:
+        if opened is None:
             if case.id not in self.warned:
                 self.warned.add(case.id)
                 rt.warnings.append(EngineError(

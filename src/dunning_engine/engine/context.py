@@ -138,6 +138,11 @@ class Ctx:
     ``rt`` gives the policy, its clock and the rate tables (``Env``)."""
 
     __slots__ = ("rt", "case", "t", "today", "event", "_segments")
+    rt: Env
+    case: Case
+    t: int
+    today: _dt.date
+    event: Event | None
 
     def __init__(self, rt: Env, case: Case, t: int, event: Event | None = None) -> None:
         self.rt = rt

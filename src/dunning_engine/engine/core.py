@@ -115,10 +115,9 @@ class Engine:
 
     def add_invoice(self, invoice: Invoice, start: int | None = None, origin: tuple | None = None) -> None:
         """Add an invoice; its case starts at ``issued`` 00:00 local (or at ``start``, an instant)."""
-        if origin is None:
-            origin = invoice.origin
+        file, line = origin or invoice.origin or (None, None)  # (file, line) for messages
         if invoice.id in self.invoice_case:
-            raise RecordError(f"duplicate invoice id '{invoice.id}'", file=origin and origin[0], line=origin and origin[1], field="id")
+            raise RecordError(f"duplicate invoice id '{invoice.id}'", file=file, line=line, field="id")
         t = self.clock.day_start(invoice.issued) if start is None else start
         if self._now is not None and t < self._now:
             t = self._now  # added after the clock passed its start: it starts now and catches up
@@ -132,8 +131,8 @@ class Engine:
             self.invoice_case[invoice.id] = case
             self._wake_at(case, t)
             return
-        case = self.cases.get(invoice.customer)
-        if case is None:
+        known = self.cases.get(invoice.customer)
+        if known is None:
             case = self._new_case(invoice.customer, invoice.customer, invoice.currency)
             own_ledgers(case)[invoice.id] = ledger
             case.focus = ledger
@@ -141,9 +140,10 @@ class Engine:
             self.invoice_case[invoice.id] = case
             self._wake_at(case, t)
             return
+        case = known
         if invoice.currency != case.currency:
             raise RecordError(f"invoice currency {invoice.currency} differs from the customer's case currency {case.currency}",
-                              file=origin and origin[0], line=origin and origin[1], field="currency",
+                              file=file, line=line, field="currency",
                               help="a customer-scope case keeps one currency; run one policy per currency")
         self.invoice_case[invoice.id] = case
         if not case.started and t < case.start:

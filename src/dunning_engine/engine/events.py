@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EngineError
-from .case import Promise
+from .case import Promise, own_ledgers
 from .clock import NEVER
 from .plans import accept_plan, completed, defer_checks, missed_installments, resume_checks
 from .records import Event
@@ -110,7 +110,7 @@ class EventHandler:
         new = case.joining.pop(ev.invoice)
         if not case.joining:
             case.joining = None
-        case.ledgers[ev.invoice] = new  # type: ignore[index]  # customer scope: a dict
+        own_ledgers(case)[ev.invoice] = new
         case.focus = new
         if case.trace is not None:
             self._trace(case, t, "invoice joined", invoice=ev.invoice)

@@ -70,12 +70,12 @@ class Machine:
         # Entries into each state (the key's '#n'): a bit per state while none was entered twice
         # (no list per case for the common path through the states), then a count per state.
         entries = case.entries
-        if type(entries) is list:
+        if isinstance(entries, list):
             n = entries[index] = entries[index] + 1
-        elif not (entries >> index) & 1:  # type: ignore[operator]  # an int: the bits
-            n, case.entries = 1, entries | (1 << index)  # type: ignore[operator]
+        elif not (entries >> index) & 1:
+            n, case.entries = 1, entries | (1 << index)
         else:
-            counts = case.entries = [(entries >> i) & 1 for i in range(len(self.states))]  # type: ignore[operator]
+            counts = case.entries = [(entries >> i) & 1 for i in range(len(self.states))]
             n = counts[index] = 2
         case.entry_no = n
         case.gen += 1
@@ -183,22 +183,24 @@ class Machine:
             return
         if ctx is None:
             ctx = Ctx(self.rt, case, t)
-        if cr.kind == "at":
-            value = cr.expr.evaluate(ctx)
+        expr, duration = cr.expr, cr.duration
+        if expr is not None:  # at
+            value = expr.evaluate(ctx)
             if value is None:
                 # Dormant: kept (at NEVER) so that a later change that gives it a time arms it.
                 if case.trace is not None:
-                    self._trace(case, t, "not armed", rule=cr.name, why=f"'{cr.expr.canonical}' is null")
+                    self._trace(case, t, "not armed", rule=cr.name, why=f"'{expr.canonical}' is null")
                 timers.append(Timer(NEVER, NEVER, cr, occurrence, NEVER))
                 return
             when = clock.instant(value)
-        elif cr.kind == "after":
-            when = self.plus(case.entered, cr.duration, cr)
         else:
-            if cr.max is not None and occurrence > cr.max:
+            assert duration is not None  # after and every
+            if cr.kind == "after":
+                when = self.plus(case.entered, duration, cr)
+            elif cr.max is not None and occurrence > cr.max:
                 return
-            if base is not None:
-                when = self.plus(base, cr.duration * (occurrence - 1), cr)
+            elif base is not None:
+                when = self.plus(base, duration * (occurrence - 1), cr)
             elif cr.starting is not None:
                 value = cr.starting.evaluate(ctx)
                 if value is None:  # dormant until 'starting' has a value (see rearm)
@@ -206,7 +208,7 @@ class Machine:
                     return
                 when = clock.instant(value)
             else:
-                when = self.plus(case.entered, cr.duration, cr)
+                when = self.plus(case.entered, duration, cr)
         self.check_time(cr, when)
         timers.append(Timer(max(when, t), when, cr, occurrence, when if base is None else base))
 
@@ -239,7 +241,7 @@ class Machine:
     def fire_timers(self, case: Case, t: int) -> None:
         timers = case.timers
         while timers and timers[0].fire_at <= t and not (case.held_invoice or case.held_customer or case.closed):
-            timer = timers.pop(0)  # type: ignore[union-attr]  # not empty: a list
+            timer = timers.pop(0)
             cr, time = timer.rule, timer.time
             if cr.kind == "every":
                 # The next occurrence is armed before this one runs, so that it stays with the entry
@@ -248,7 +250,7 @@ class Machine:
                 occurrence = timer.occurrence
                 self.arm(case, cr, t, None, occurrence + 1, base=time if occurrence == 1 else timer.base)
                 if len(timers) > 1:
-                    timers.sort(key=TIMER_ORDER)  # type: ignore[union-attr]  # not empty: a list
+                    timers.sort(key=TIMER_ORDER)
             gen = case.gen
             if cr.expires is not None and t > self.expiry(time, cr.expires):
                 if case.trace is not None:
@@ -277,14 +279,16 @@ class Machine:
             if not cr.movable or (cr.kind == "every" and timer.occurrence > 1):
                 continue
             ctx = ctx or Ctx(self.rt, case, t)
-            value = (cr.expr if cr.kind == "at" else cr.starting).evaluate(ctx)
+            data = cr.expr if cr.kind == "at" else cr.starting  # movable: the expression that gives its time
+            assert data is not None
+            value = data.evaluate(ctx)
             when = NEVER if value is None else self.check_time(cr, self.clock.instant(value))
             if when != timer.base:
                 timer.time = timer.base = when
                 timer.fire_at = max(when, t)
                 changed = True
-        if changed:
-            timers.sort(key=TIMER_ORDER)  # type: ignore[union-attr]  # changed: not empty, a list
+        if changed and isinstance(timers, list):  # (changed: not empty, so a list)
+            timers.sort(key=TIMER_ORDER)
 
     def after_change(self, case: Case, t: int) -> None:
         """After an event changed the case's data: move the timers that read it, and evaluate the
@@ -360,8 +364,10 @@ class Machine:
 
 def _day_plus(day: _dt.date, cr: CRule) -> _dt.date:
     """``day`` + the fixed shift of an 'at: due/issued ± N days' timer, kept inside the years Python holds."""
+    delta = cr.at_delta
+    assert delta is not None  # an 'at: due/issued ± N days' rule
     try:
-        return day + cr.at_delta
+        return day + delta
     except OverflowError:
-        raise DateOutOfRange(f"the time of rule '{cr.name}' ({cr.expr.canonical}) is outside years "
+        raise DateOutOfRange(f"the time of rule '{cr.name}' ({cr.expr and cr.expr.canonical}) is outside years "
                              f"{FIRST_DAY.year}-{LAST_DAY.year}") from None

@@ -53,7 +53,7 @@ class Frame:
         self.fired = case.fired
         self.left = t
         self.back: Frame | None = case.back  # the frame of this entry itself (nested returning states)
-        self.depth = 1 if self.back is None else self.back.depth + 1
+        self.depth: int = 1 if self.back is None else self.back.depth + 1
 
 
 def leave(case: Case, t: int) -> tuple[Frame, Frame | None]:
