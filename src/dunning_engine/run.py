@@ -17,7 +17,6 @@ from typing import Callable
 
 from .engine.core import Engine
 from .errors import OutputError, PolicyError, RecordError
-from .io.rates import install_rates
 from .policy.load import load_policy
 
 __all__ = ["run_files", "simulate", "Result", "bound"]
@@ -108,6 +107,7 @@ def simulate(policy, *, invoices, customers=(), events=(), until, since=None, ex
     reads them (:func:`bound`): a date as ``until`` runs through the end of that
     local day. Invalid records land in ``Result.rejects``; the rest is processed.
     """
+    from .io.rates import install_rates
     from .io.readers import Rejects, read_customers, read_events, read_invoices
     from .policy.ir import Policy
 
@@ -167,6 +167,7 @@ def run_files(policy_path: str, *, invoices: str, customers: str | None = None, 
 
 def _run(engine, policy, *, invoices, customers, events, until, since, out, states, rejects, report,
          summary) -> int:
+    from .io.rates import install_rates
     from .io.readers import Rejects, read_customers, read_events, read_invoices
 
     install_rates(engine, policy)  # rates: tables (files relative to the policy file)

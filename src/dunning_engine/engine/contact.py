@@ -1,6 +1,6 @@
 """Contact rules at run time: windows, frequency limits and gaps (SPEC §1 "Contact rules").
 
-The engine calls :meth:`ContactRules.place` for every action it emits (``Output.emit``); for a
+The engine calls :meth:`ContactRules.place` for every action it emits (``Output.place_pending``); for a
 contact action it returns the earliest instant, ``t`` or later, at which the action satisfies every
 window and every limit, and books it. A later instant makes the engine defer the record (it carries
 ``deferred_from``). Policies without a ``contact:`` block (or whose block has neither windows,

@@ -22,14 +22,13 @@ from __future__ import annotations
 import datetime as _dt
 from decimal import Decimal
 from heapq import heappop, heappush
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..errors import DunningError, EngineError, RecordError
 from ..policy import ir
 from .case import Case, OneLedger, QueuedEvent, own_ledgers, target_ledger
 from .clock import FIRST_DAY, LAST_DAY, NEVER, DateOutOfRange
 from .compiled import CompiledPolicy
-from .contact import ContactRules
 from .events import EventHandler
 from .ledger import Ledger
 from .machine import ChainTooLong, Machine
@@ -37,10 +36,14 @@ from .output import Output
 from .records import Customer, Event, Invoice
 from .runtime import Runtime
 
+if TYPE_CHECKING:
+    from .contact import ContactRules
+
 __all__ = ["Engine", "Case", "CHAIN_LIMIT"]
 
 CHAIN_LIMIT = 64
 ZERO = Decimal(0)
+_new_tuple = tuple.__new__
 _RANGE_HELP = ("dates are limited to years 1900-2200 (SPEC §5): check this case's dates and the durations "
                "the policy adds to them")
 
@@ -238,7 +241,8 @@ class Engine:
             contact.queued(case, t, event)
         if case.events is None:
             case.events = []
-        heappush(case.events, QueuedEvent(t, event.seq, self._seq, event))
+        # (tuple.__new__: a NamedTuple without its Python-level constructor, one per event)
+        heappush(case.events, _new_tuple(QueuedEvent, (t, event.seq, self._seq, event)))
         self._wake_at(case, t)
 
     def _wake_at(self, case: Case, t: int) -> None:

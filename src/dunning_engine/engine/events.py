@@ -102,7 +102,8 @@ class EventHandler:
             if fields is not None:
                 self.derived_event(case, t, "plan_completed", **fields)
         self.machine.after_change(case, t)
-        self.close_cancelled(case)
+        if case.ledger is not None and case.ledger.closed:
+            self.close_cancelled(case)
 
     def _join(self, case: Case, ev: Event, t: int) -> None:
         """An invoice joins its customer's case at its start (customer scope)."""

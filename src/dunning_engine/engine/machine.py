@@ -98,11 +98,17 @@ class Machine:
                 day = inv.due if cs.sorted_shift == "due" else inv.issued
                 send_time = self.clock.send_time
                 low, high = self.clock.low, self.clock.high
-                for cr in cs.timers_in_order:
-                    when = send_time(_day_plus(day, cr))
-                    if when < low or when > high:
-                        self.check_time(cr, when)
-                    timers.append(Timer(when if when > t else t, when, cr, 1, when))
+                cr = None
+                try:
+                    for cr in cs.timers_in_order:
+                        when = send_time(day + cr.at_delta)
+                        if when < low or when > high:
+                            self.check_time(cr, when)
+                        timers.append(Timer(when if when > t else t, when, cr, 1, when))
+                except OverflowError:  # past the years Python holds: the error names the rule
+                    assert cr is not None
+                    _day_plus(day, cr)
+                    raise
             else:
                 ctx = None
                 for cr in cs.timers:
@@ -293,7 +299,7 @@ class Machine:
     def after_change(self, case: Case, t: int) -> None:
         """After an event changed the case's data: move the timers that read it, and evaluate the
         condition rules."""
-        if case.held or case.state < 0 or self.states[case.state].final:
+        if case.held_invoice or case.held_customer or case.state < 0 or self.states[case.state].final:
             return
         if case.timers:
             self.rearm(case, t)

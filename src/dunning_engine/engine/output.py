@@ -15,20 +15,29 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..policy import ir
 from .actions import build_action
-from .contact import build_contact
 from .context import Ctx
 from .explain import rule_explanation, why_not
 
 if TYPE_CHECKING:
     from .case import Case
     from .compiled import CRule
+    from .contact import ContactRules
     from .runtime import Runtime
 
-__all__ = ["Output", "Deferred", "Pending"]
+__all__ = ["Output", "Deferred"]
 
-# A queued record: (case id, emission seq, record). Plain tuples (one per action: the hot path);
-# seqs are unique, so sorting them orders by case, then emission, and never compares records.
+# Deferred is made with tuple.__new__: a NamedTuple's generated constructor is a Python function,
+# several times slower than building the tuple.
+_new_tuple = tuple.__new__
+
+# Queues of one instant hold plain tuples (one per action: the hot path; a NamedTuple costs more
+# to make than the rest of queuing a record):
+# a queued record: (case id, emission seq, record); seqs are unique, so sorting them orders by
+# case, then emission, and never compares records;
 Emitted = tuple[str, int, dict]
+# a contact action of the case being woken, waiting to be placed by the contact rules:
+# (emission seq, action, record, instant it was emitted at).
+Pending = tuple[int, ir.Action, dict, int]
 
 
 class Deferred(NamedTuple):
@@ -38,15 +47,6 @@ class Deferred(NamedTuple):
     seq: int       # emission seq: deferred records of one instant keep the order they were emitted in
     case: str
     record: dict
-
-
-class Pending(NamedTuple):
-    """A contact action of the case being woken, waiting to be placed by the contact rules."""
-
-    seq: int
-    action: ir.Action
-    record: dict
-    t: int
 
 
 class Output:
@@ -59,7 +59,9 @@ class Output:
         self.cp = rt.cp
         self.clock = rt.clock
         self.explain = explain
-        self.contact = build_contact(rt)  # contact rules (windows, limits, packs); None without: contact.py
+        from .contact import build_contact  # (imported with the first engine: it loads every compliance pack)
+
+        self.contact: ContactRules | None = build_contact(rt)  # contact rules (windows, limits, packs); None without: contact.py
         self.out: list[Emitted] = []          # records of the current instant
         self.deferred: list[Deferred] = []    # a heap, by instant then emission
         self.pending: list[Pending] = []      # contact actions of the case being woken
@@ -82,6 +84,7 @@ class Output:
         at = self.clock.iso(t)
         prefix = f"{self.cp.key}/{case.id}/{state}#{entry_no}/{rule}/{occurrence}/"
         rt = self.rt
+        contact = self.contact
         for i, action in enumerate(actions):
             if ctx is None and (self.explain or id(action) in ctx_actions):
                 ctx = Ctx(rt, case, t)
@@ -113,28 +116,22 @@ class Output:
                 out["capped_from"] = capped  # SPEC §1: a capped amount carries capped_from
             if self.explain:
                 out["explain"] = why if why is not None else {"trigger": rule.replace("_", " ")}
-            self.emit(case, action, out, t)
+            # Queued for output at t. With contact rules (self.contact), placed once the case is done
+            # with this instant (place_pending): a case that fails at this instant books no contact.
+            self.emitted += 1
+            if contact is not None:
+                self.pending.append((self.emitted, action, out, t))
+            else:
+                self.out.append((case.id, self.emitted, out))
             if case.trace is not None:
                 self.trace(case, t, "action", type=action.kind, key=out["key"], params=params, amount=out["amount"])
 
-    def emit(self, case: Case, action: ir.Action, out: dict, t: int) -> None:
-        """Queue an action record for output at ``t``, or later when the contact rules defer it.
-
-        ``self.contact`` (None when the policy has no contact rules) decides: its
-        ``place(rt, case, action, out, t)`` returns the instant the action may go out (``t`` or
-        later) and records the contact; a later instant moves the record to the deferred heap with
-        ``deferred_from``.
-        """
-        self.emitted += 1
-        if self.contact is not None:
-            # Placed once the case is done with this instant (place_pending): a case that fails at
-            # this instant books no contact.
-            self.pending.append(Pending(self.emitted, action, out, t))
-            return
-        self.out.append((case.id, self.emitted, out))
-
     def place_pending(self, case: Case) -> None:
-        """Place the contact-ruled actions ``case`` emitted at this instant, in emission order."""
+        """Place the contact-ruled actions ``case`` emitted at this instant, in emission order.
+
+        ``self.contact`` decides: its ``place(rt, case, action, out, t)`` returns the instant the
+        action may go out (``t`` or later) and records the contact; a later instant moves the record
+        to the deferred heap with ``deferred_from``."""
         pending, self.pending = self.pending, []
         contact = self.contact
         assert contact is not None  # only contact rules make pending actions
@@ -145,7 +142,7 @@ class Output:
             if when != t:
                 out["at"] = self.clock.iso(when)
                 out["deferred_from"] = self.clock.iso(t)
-                heappush(self.deferred, Deferred(when, seq, case.id, out))
+                heappush(self.deferred, _new_tuple(Deferred, (when, seq, case.id, out)))
                 continue
             self.out.append((case.id, seq, out))
 
