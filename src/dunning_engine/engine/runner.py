@@ -170,7 +170,8 @@ def _run(engine, policy, *, invoices, customers, events, until, since, out, stat
         until_t = bound(until, tz, end=True)
         since_t = bound(since, tz, end=False) if since else None
     except ValueError as e:
-        raise PolicyError(f"--until/--since: {e}", help="write a date (2026-03-01) or a datetime (2026-03-01T09:00)") from None
+        raise PolicyError(f"--until/--since: {e}", help="write a date (2026-03-01) or a datetime (2026-03-01T09:00)",
+                          code="invalid-instant") from None
     bad = Rejects()
 
     def place(fn, record, origin):

@@ -104,7 +104,8 @@ class _Compiler:
                 value = fn(_FOLD)
             except R.EvalError as e:
                 bad = e.node if e.node is not None else node
-                raise PolicyError(e.message, self.locate(bad.start, max(1, bad.length)), help=e.help) from None
+                raise PolicyError(e.message, self.locate(bad.start, max(1, bad.length)), help=e.help,
+                                  code="evaluation-failed") from None
             return (lambda ctx: value), value
         return fn, NOT_CONSTANT
 

@@ -81,7 +81,7 @@ class _Builder:
         self.segment_names: list[str] = []
 
     # -- error helpers ---------------------------------------------------------
-    def error(self, node: Node | Location | None, message: str, help: str | None = None, code: str | None = None) -> None:
+    def error(self, node: Node | Location | None, message: str, help: str | None = None, *, code: str) -> None:
         loc = node.location if isinstance(node, Node) else node
         self.errors.append(PolicyError(message, loc, help=help, code=code))
         self.stop_if_too_many()
@@ -92,7 +92,7 @@ class _Builder:
         if len(self.errors) >= MAX_ERRORS:
             first = min((e.location for e in self.errors if e.location), key=lambda l: (l.line, l.column), default=None)
             stop = PolicyError(f"too many errors: checking stopped after {len(self.errors)}", first,
-                               help="fix these and check the policy again")
+                               help="fix these and check the policy again", code="too-many-errors")
             raise PolicyErrors([*self.errors, stop])
 
     def check_keys(self, node: MapNode, allowed: Iterable[str], what: str) -> None:
@@ -109,7 +109,7 @@ class _Builder:
             return None
         if isinstance(node, MapNode):
             return node
-        self.error(node, f"{what} must be a mapping of keys and values, found {describe(node)}")
+        self.error(node, f"{what} must be a mapping of keys and values, found {describe(node)}", code="wrong-type")
         return None
 
     def expect_list(self, node: Node | None, what: str) -> list[Node]:
@@ -117,7 +117,8 @@ class _Builder:
             return []
         if isinstance(node, SeqNode):
             return list(node.items)
-        self.error(node, f"{what} must be a list, found {describe(node)}", help="write each item on its own line starting with '- '")
+        self.error(node, f"{what} must be a list, found {describe(node)}", help="write each item on its own line starting with '- '",
+                   code="wrong-type")
         return []
 
     def scalar(self, node: Node | None, what: str) -> ScalarNode | None:
@@ -125,7 +126,7 @@ class _Builder:
             return None
         if isinstance(node, ScalarNode):
             return node
-        self.error(node, f"{what} must be a single value, found {describe(node)}")
+        self.error(node, f"{what} must be a single value, found {describe(node)}", code="wrong-type")
         return None
 
     def text(self, node: Node | None, what: str) -> str | None:
@@ -138,7 +139,7 @@ class _Builder:
             return None
         if not pattern.match(s.text):
             self.error(s, f"{what} '{s.text}' is not a valid name",
-                       help="use lower-case letters, digits and '_', starting with a letter")
+                       help="use lower-case letters, digits and '_', starting with a letter", code="invalid-name")
             return None
         return s.text
 
@@ -148,7 +149,7 @@ class _Builder:
             return None
         if s.text in ("true", "false"):
             return s.text == "true"
-        self.error(s, f"{what} must be true or false, found '{s.text}'")
+        self.error(s, f"{what} must be true or false, found '{s.text}'", code="wrong-type")
         return None
 
     def integer(self, node: Node | None, what: str, minimum: int | None = None) -> int | None:
@@ -156,11 +157,11 @@ class _Builder:
         if s is None:
             return None
         if not re.fullmatch(r"-?\d{1,18}", s.text):
-            self.error(s, f"{what} must be a whole number, found '{s.text}'")
+            self.error(s, f"{what} must be a whole number, found '{s.text}'", code="wrong-type")
             return None
         value = int(s.text)
         if minimum is not None and value < minimum:
-            self.error(s, f"{what} must be at least {minimum}, found {value}")
+            self.error(s, f"{what} must be at least {minimum}, found {value}", code="out-of-range")
             return None
         return value
 
@@ -171,7 +172,7 @@ class _Builder:
         choices = tuple(choices)
         if s.text not in choices:
             hint = did_you_mean(s.text, choices) or f"choose one of: {', '.join(choices)}"
-            self.error(s, f"{what} '{s.text}' is not one of {', '.join(choices)}", hint)
+            self.error(s, f"{what} '{s.text}' is not one of {', '.join(choices)}", hint, code="unknown-value")
             return None
         return s.text
 
@@ -181,7 +182,8 @@ class _Builder:
             return None
         m = TIME.match(s.text)
         if not m:
-            self.error(s, f"{what} must be a time HH:MM, found '{s.text}'", help='for example "09:00"')
+            self.error(s, f"{what} must be a time HH:MM, found '{s.text}'", help='for example "09:00"',
+                       code="wrong-type")
             return None
         return _dt.time(int(m.group(1)), int(m.group(2)))
 
@@ -203,7 +205,7 @@ class _Builder:
         if s is None:
             return None
         if s.is_null() or not s.text.strip():
-            self.error(s, f"{what} is empty", help="write an expression")
+            self.error(s, f"{what} is empty", help="write an expression", code="empty-expression")
             return None
         try:
             e = _expr.compile_expression(s.text, self.schema(event), origin=s.origin, expect=expect, what=what)
@@ -212,7 +214,7 @@ class _Builder:
             self.stop_if_too_many()
             return None
         if not null and e.is_constant() and e.constant_value() is None:
-            self.error(s, f"{what} is null", help="write a value; null here would never give one")
+            self.error(s, f"{what} is null", help="write a value; null here would never give one", code="null-value")
             return None
         return e
 
@@ -221,21 +223,22 @@ class _Builder:
         if e is None:
             return None
         if not e.is_constant():
-            self.error(node, f"{what} must be a fixed duration such as '7 days'", help="durations of timers cannot depend on the case")
+            self.error(node, f"{what} must be a fixed duration such as '7 days'", help="durations of timers cannot depend on the case",
+                       code="invalid-duration")
             return None
         value = e.constant_value()
         if not isinstance(value, Duration):  # null
-            self.error(node, f"{what} must be a duration such as '7 days', not null")
+            self.error(node, f"{what} must be a duration such as '7 days', not null", code="invalid-duration")
             return None
         too_long = duration_too_long(value)
         if too_long is not None:
-            self.error(node, f"{what}: {too_long.message}", help=too_long.help)
+            self.error(node, f"{what}: {too_long.message}", help=too_long.help, code="duration-too-long")
             return None
         if positive and value.amount <= 0:
-            self.error(node, f"{what} must be longer than zero, found '{value}'")
+            self.error(node, f"{what} must be longer than zero, found '{value}'", code="out-of-range")
             return None
         if value.amount < 0:
-            self.error(node, f"{what} cannot be negative, found '{value}'")
+            self.error(node, f"{what} cannot be negative, found '{value}'", code="out-of-range")
             return None
         return value
 
@@ -244,7 +247,7 @@ class _Builder:
         root = self.root
         if not isinstance(root, MapNode):
             self.error(root, f"a policy must be a mapping of keys (policy, version, states, ...), found {describe(root)}",
-                       help="start the file with 'policy: my_policy'")
+                       help="start the file with 'policy: my_policy'", code="wrong-type")
             raise PolicyErrors(self.errors)
         self.check_keys(root, TOP_KEYS, "a policy")
         get = root.get
@@ -272,7 +275,8 @@ class _Builder:
             code = self.text(get("currency"), "currency")
             if code is not None and not is_currency(code):
                 self.error(get("currency"), f"unknown currency code '{code}'",
-                           help="use an ISO 4217 code in capitals, such as CLP, MXN, USD or EUR")
+                           help="use an ISO 4217 code in capitals, such as CLP, MXN, USD or EUR",
+                           code="unknown-currency")
             elif code is not None:
                 self.currency = code
         send_at = _dt.time(9, 0)
@@ -317,7 +321,8 @@ class _Builder:
                 ok = False
         if not ok:
             self.error(node, f"unknown timezone '{name}'",
-                       help=did_you_mean(name, available_timezones()) or "use an IANA name such as America/Santiago or UTC")
+                       help=did_you_mean(name, available_timezones()) or "use an IANA name such as America/Santiago or UTC",
+                       code="unknown-timezone")
             return None
         return name
 
@@ -329,7 +334,7 @@ class _Builder:
 
         problem = supported_calendar(code)
         if problem:
-            self.error(node, problem[0], help=problem[1])
+            self.error(node, problem[0], help=problem[1], code="unknown-calendar")
             return None
         return code
 
@@ -341,7 +346,7 @@ class _Builder:
                 parts.append(part)
         if len(parts) != 3 or set(parts) != set(ir.ALLOCATION_PARTS):
             self.error(node, "allocation must list interest, fees and principal once each",
-                       help="for example: allocation: [interest, fees, principal]")
+                       help="for example: allocation: [interest, fees, principal]", code="invalid-allocation")
             return ir.ALLOCATION_PARTS
         return tuple(parts)
 
@@ -357,7 +362,8 @@ class _Builder:
             if name is None:
                 continue
             if name in reserved:
-                self.error(key, f"segment name '{name}' is already a variable", help="choose another name")
+                self.error(key, f"segment name '{name}' is already a variable", help="choose another name",
+                           code="segment-hides-variable")
                 continue
             entries.append((name, value))
         # Every segment is checked against one schema that has them all (a schema per segment made
@@ -373,7 +379,8 @@ class _Builder:
             later = sorted(v for v in e.variables if position.get(v, -1) >= i)
             if later:
                 what = "itself" if name in later else f"'{later[0]}', which is written after it"
-                self.error(value, f"segment '{name}' uses {what}", help="a segment may use the segments written before it")
+                self.error(value, f"segment '{name}' uses {what}", help="a segment may use the segments written before it",
+                           code="segment-order")
                 continue
             used = [v for v in e.variables if v in position]
             if any(v in too_deep for v in used):  # already reported for the segment it uses
@@ -384,7 +391,7 @@ class _Builder:
                 too_deep.add(name)
                 self.error(value, f"segment '{name}' is nested too deeply ({depth[name]} levels, counting the "
                                   f"segments it uses; the limit is {MAX_EXPRESSION_DEPTH})",
-                           help="use fewer segments inside segments")
+                           help="use fewer segments inside segments", code="expression-too-deep")
                 continue
             result.append((name, e))
         return tuple(result)
@@ -415,7 +422,7 @@ class _Builder:
             if name in RESERVED_STATE_NAMES:
                 self.error(key, f"'{name}' cannot be a state name",
                            help="'previous' and 'return' are goto words (the state before the current one, "
-                                "entered anew or resumed): choose another name")
+                                "entered anew or resumed): choose another name", code="reserved-state-name")
                 continue
             states.append(self.state(name, key, body))
         return tuple(states)
@@ -436,7 +443,7 @@ class _Builder:
         )
         if final and (rules or on_exit):
             self.error(rules_node if rules else m.get("on_exit"), f"final state '{name}' cannot have rules or on_exit",
-                       help="a final state runs no rule; remove 'final: true' or the rules")
+                       help="a final state runs no rule; remove 'final: true' or the rules", code="final-state-rules")
         return ir.State(name=name, initial=initial, final=final, on_enter=on_enter, on_exit=on_exit,
                         rules=rules, location=key.location)
 
@@ -455,11 +462,11 @@ class _Builder:
         present = [k for k in TRIGGER_KEYS if get(k) is not None]
         for extra in present[1:]:
             self.error(m.get(extra), f"a rule has at most one trigger; this one has '{present[0]}' and '{extra}'",
-                       help="split it into two rules")
+                       help="split it into two rules", code="trigger-conflict")
         kind = present[0] if present else None
         for sub in ("max", "starting"):
             if get(sub) is not None and kind != "every":
-                self.error(get(sub), f"'{sub}' only goes with 'every'")
+                self.error(get(sub), f"'{sub}' only goes with 'every'", code="misplaced-option")
         event = kind == "on"
         trigger: ir.Trigger | None = None
         if kind == "at":
@@ -482,10 +489,10 @@ class _Builder:
         unless = self.expression(get("unless"), "unless", expect=_expr.types.BOOL, event=event) if get("unless") is not None else None
         if kind is None and get("when") is None and get("unless") is None:
             self.error(m, "a rule needs a trigger (at, after, every, on) or a condition (when)",
-                       help="for example 'at: due + 1 day', 'on: payment' or 'when: balance <= 0'")
+                       help="for example 'at: due + 1 day', 'on: payment' or 'when: balance <= 0'", code="no-trigger")
         expires = self.duration(get("expires"), "expires") if get("expires") is not None else None
         if expires is not None and kind not in ("at", "after", "every"):
-            self.error(get("expires"), "'expires' only goes with timers (at, after, every)")
+            self.error(get("expires"), "'expires' only goes with timers (at, after, every)", code="misplaced-option")
         goto = self.text(get("goto"), "goto") if get("goto") is not None else None
         do = self.actions(get("do"), "do", event=event)
         excepts: tuple[str, ...] = ()
@@ -501,7 +508,8 @@ class _Builder:
             if given is not None:
                 name, named = given, True
         if not do and goto is None:
-            self.error(m, "this rule does nothing: it has no 'do' and no 'goto'", help="add actions under 'do:' or a 'goto:' state")
+            self.error(m, "this rule does nothing: it has no 'do' and no 'goto'", help="add actions under 'do:' or a 'goto:' state",
+                       code="rule-does-nothing")
         rule = ir.Rule(name=name, trigger=trigger, when=when, unless=unless, do=do, goto=goto, expires=expires,
                        except_=excepts, named=named, location=m.location)
         if goto is not None:
@@ -511,7 +519,8 @@ class _Builder:
     def event_names(self, node: Node) -> tuple[str, ...]:
         items = [node] if isinstance(node, ScalarNode) else self.expect_list(node, "on")
         if not items and isinstance(node, SeqNode):
-            self.error(node, "'on' needs at least one event", help="for example 'on: payment' or 'on: [payment, credit_note]'")
+            self.error(node, "'on' needs at least one event", help="for example 'on: payment' or 'on: [payment, credit_note]'",
+                       code="no-event")
         known = ir.EVENT_TYPES + ir.DERIVED_EVENTS
         names = []
         for item in items:
@@ -520,7 +529,7 @@ class _Builder:
                 continue
             if name.text not in known:
                 self.error(name, f"unknown event '{name.text}'",
-                           help=did_you_mean(name.text, known) or f"events: {', '.join(known)}")
+                           help=did_you_mean(name.text, known) or f"events: {', '.join(known)}", code="unknown-event")
                 continue
             names.append(name.text)
         return tuple(names)
@@ -541,12 +550,13 @@ class _Builder:
             kind_node, params_node = node.items[0]
         else:
             self.error(node, f"an action is written as '- ACTION: {{params}}' or a bare word, found {describe(node)}",
-                       help="for example '- remind: {template: first_notice}' or '- suspend'")
+                       help="for example '- remind: {template: first_notice}' or '- suspend'", code="wrong-type")
             return None
         kind = kind_node.text
         if kind not in ACTION_PARAMS:
             self.error(kind_node, f"unknown action '{kind}'",
-                       help=did_you_mean(kind, ACTION_PARAMS) or f"actions: {', '.join(ACTION_PARAMS)}")
+                       help=did_you_mean(kind, ACTION_PARAMS) or f"actions: {', '.join(ACTION_PARAMS)}",
+                       code="unknown-action")
             return None
         spec = ACTION_PARAMS[kind]
         params_map = self.expect_map(params_node, f"the parameters of '{kind}'") if params_node is not None else None
@@ -562,13 +572,15 @@ class _Builder:
         written = set(params_map.keys()) if params_map is not None else set()
         for req in REQUIRED_PARAMS.get(kind, ()):
             if req not in written:
-                self.error(node, f"'{kind}' needs '{req}'", help=f"add '{req}: ...' to the action")
+                self.error(node, f"'{kind}' needs '{req}'", help=f"add '{req}: ...' to the action",
+                           code="missing-param")
         if kind == "fee" and ("amount" in written) == ("percent" in written):
-            self.error(node, "'fee' needs either 'amount' or 'percent'", help="for example {amount: 5000 CLP} or {percent: 2%, of: balance}")
+            self.error(node, "'fee' needs either 'amount' or 'percent'", help="for example {amount: 5000 CLP} or {percent: 2%, of: balance}",
+                       code="amount-or-percent")
         if kind == "discount" and ("amount" in written) == ("percent" in written):
-            self.error(node, "'discount' needs either 'amount' or 'percent'")
+            self.error(node, "'discount' needs either 'amount' or 'percent'", code="amount-or-percent")
         if kind == "fee" and "of" in given and "percent" not in given:
-            self.error(node, "'of' only goes with 'percent'")
+            self.error(node, "'of' only goes with 'percent'", code="misplaced-option")
         del given
         if params_map is not None:
             self.check_amounts(kind, dict(params), {k.text: v for k, v in params_map.items})
@@ -594,7 +606,7 @@ class _Builder:
             return v.amount if isinstance(v, Money) else v.value if isinstance(v, Percent) else None
 
         def refuse(name: str, message: str, help: str | None = None) -> None:
-            self.error(nodes[name], message, help)
+            self.error(nodes[name], message, help, code="invalid-amount")
 
         for name in values:
             if number(name) < 0:
@@ -680,14 +692,15 @@ class _Builder:
                 span = self.text(value, "window hours")
                 hours = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)", span or "")
                 if span is not None and not hours:
-                    self.error(value, f"window hours must be written HH:MM-HH:MM, found '{span}'", help='for example "08:00-20:00"')
+                    self.error(value, f"window hours must be written HH:MM-HH:MM, found '{span}'", help='for example "08:00-20:00"',
+                               code="invalid-window")
                     continue
                 if days and hours:
                     start = _dt.time(int(hours.group(1)), int(hours.group(2)))
                     end_h, end_m = int(hours.group(3)), int(hours.group(4))
                     end = _dt.time.max if end_h == 24 else _dt.time(end_h, end_m)
                     if end <= start:
-                        self.error(value, f"the window ends before it starts: '{span}'")
+                        self.error(value, f"the window ends before it starts: '{span}'", code="invalid-window")
                         continue
                     windows.append(ir.Window(spec=key.text, days=days, start=start, end=end))
         holidays = True
@@ -705,7 +718,7 @@ class _Builder:
             gap = self.duration(lm.get("gap"), "gap", positive=True) if lm.get("gap") is not None else None
             has = {k: lm.get(k) is not None for k in ("max", "per", "gap")}  # as written: a bad value is reported once
             if has["max"] != has["per"] or has["max"] == has["gap"]:
-                self.error(lm, "a limit is either {max: N, per: DURATION} or {gap: DURATION}")
+                self.error(lm, "a limit is either {max: N, per: DURATION} or {gap: DURATION}", code="invalid-limit")
             via = None
             if lm.get("via") is not None:
                 v = self.param("limit", "via", "channels", lm.get("via"), False)
@@ -724,7 +737,8 @@ class _Builder:
             part = part.strip()
             ends = part.split("-")
             if len(ends) > 2 or any(e not in WEEKDAYS for e in ends):
-                self.error(key, f"'{key.text}' is not a day range", help="write days as mon, tue, ... sun, ranges as mon-fri, lists as sat,sun")
+                self.error(key, f"'{key.text}' is not a day range", help="write days as mon, tue, ... sun, ranges as mon-fri, lists as sat,sun",
+                           code="invalid-window")
                 return ()
             a, b = WEEKDAYS.index(ends[0]), WEEKDAYS.index(ends[-1])
             days.extend(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
@@ -740,7 +754,7 @@ class _Builder:
             if name is None:
                 continue
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name.text):
-                self.error(name, f"rate name '{name.text}' is not a valid name")
+                self.error(name, f"rate name '{name.text}' is not a valid name", code="invalid-name")
                 continue
             if isinstance(value, ScalarNode):
                 tables.append(ir.RateTable(name=name.text, path=value.text, location=value.location))
@@ -753,7 +767,7 @@ class _Builder:
                 try:
                     day = _dt.date.fromisoformat(dk.text)
                 except ValueError:
-                    self.error(dk, f"'{dk.text}' is not a date YYYY-MM-DD")
+                    self.error(dk, f"'{dk.text}' is not a date YYYY-MM-DD", code="invalid-date")
                     continue
                 vs = self.scalar(dv, "rate value")
                 if vs is None:
@@ -761,7 +775,7 @@ class _Builder:
                 try:
                     rows.append((day, parse_decimal(vs.text)))
                 except ValueError as e:
-                    self.error(vs, str(e))
+                    self.error(vs, str(e), code="invalid-rate-table")
             tables.append(ir.RateTable(name=name.text, values=tuple(sorted(rows))))
         return tuple(tables)
 
@@ -772,7 +786,7 @@ class _Builder:
         seen: set[str] = set()
         for s in states:
             if s.name in seen:
-                self.error(s.location, f"duplicate state '{s.name}'")
+                self.error(s.location, f"duplicate state '{s.name}'", code="duplicate-state")
             seen.add(s.name)
         initial = [s for s in states if s.initial]
         if states and not initial:
@@ -780,10 +794,10 @@ class _Builder:
                        code="no-initial-state")
         for extra in initial[1:]:
             self.error(extra.location, f"more than one initial state: '{initial[0].name}' and '{extra.name}'",
-                       help="exactly one state is initial")
+                       help="exactly one state is initial", code="multiple-initial-states")
         for s in initial:
             if s.final:
-                self.error(s.location, f"state '{s.name}' cannot be both initial and final")
+                self.error(s.location, f"state '{s.name}' cannot be both initial and final", code="initial-final-state")
         for goto, node in getattr(self, "gotos", []):
             if goto not in RESERVED_STATE_NAMES and goto not in known:
                 self.error(node, f"goto: undefined state '{goto}'",

@@ -180,7 +180,8 @@ def _too_large(name: str | None) -> PolicyError:
 
     return PolicyError(f"the policy file is too large; the limit is {MAX_BYTES} bytes",
                        Location(Source(name, ""), 1, 1, 1),
-                       help="a policy this large is surely a mistake; split it or check that this is the right file")
+                       help="a policy this large is surely a mistake; split it or check that this is the right file",
+                       code="too-large")
 
 
 def _prepare(data: str | bytes, name: str | None) -> str:
@@ -218,7 +219,8 @@ def _check_text(f: NodeFactory, text: str) -> None:
             name = unicodedata.name(ch, "")
             what += f" ({name.lower()})" if name else ""
         raise PolicyError(f"the file contains {what}, which a policy cannot hold", f.location(m.start()),
-                          help="remove it; a policy is plain text with ordinary line breaks (is this a binary file?)")
+                          help="remove it; a policy is plain text with ordinary line breaks (is this a binary file?)",
+                          code="invalid-character")
     tabs = [m.start() + len(m.group(1)) for m in re.finditer(r"^([ ]*)\t", text, re.M)]
     if tabs:
         # 'dunning fmt -w' cannot help: it needs a file that parses.
@@ -230,12 +232,13 @@ def _check_text(f: NodeFactory, text: str) -> None:
             also = f"; line{'s' if len(rest) > 1 else ''} {shown} {'have' if len(rest) > 1 else 'has'} tabs too"
         raise PolicyError("a tab character in the indentation", f.location(tabs[0]),
                           help=f"replace the tabs in the indentation of line {lines[0]} with spaces ({INDENT} per level "
-                          f"in the canonical layout){also}")
+                          f"in the canonical layout){also}", code="tab-indentation")
     # The first line holding something (not a comment) must not be indented.
     m = re.search(r"^([ ]*)[^ \n#]", text, re.M)
     if m is not None and m.group(1):
         raise PolicyError("the first line of the policy is indented", f.location(m.end(1)),
-                          help="top-level lines (policy, state, any state, contact, ...) start at column 1")
+                          help="top-level lines (policy, state, any state, contact, ...) start at column 1",
+                          code="indentation")
 
 
 # ---------------------------------------------------------------------------
@@ -709,8 +712,8 @@ class _Reader:
         self._schema: Any = None
 
     # -- helpers -------------------------------------------------------------------
-    def error(self, message: str, start: int, end: int | None = None, help: str | None = None) -> None:
-        self.errors.append(PolicyError(message, self.f.location(start, end), help=help))
+    def error(self, message: str, start: int, end: int | None = None, help: str | None = None, *, code: str) -> None:
+        self.errors.append(PolicyError(message, self.f.location(start, end), help=help, code=code))
 
     def once(self, scope: Any, key: str, tok: Any, what: str | None = None) -> bool:
         """False (and an error) when ``key`` was already given in ``scope``."""
@@ -718,7 +721,7 @@ class _Reader:
         first = self.first.get((id(scope), key))
         if first is not None:
             self.error(f"{what or repr(key)} is given twice (first at line {first[0].line})", tok.start_pos,
-                       tok.end_pos, help="keep one of them")
+                       tok.end_pos, help="keep one of them", code="duplicate-key")
             return False
         self.first[(id(scope), key)] = (loc, key)
         return True
@@ -755,11 +758,11 @@ class _Reader:
                 except (ValueError, OverflowError):
                     self.error(f"invalid escape '\\{nxt}{digits}' in text", tok.start_pos + 1 + i,
                                tok.start_pos + 3 + i + len(digits),
-                               help=f"write \\{nxt} and {width} hexadecimal digits")
+                               help=f"write \\{nxt} and {width} hexadecimal digits", code="invalid-escape")
                 i += 2 + width
             else:
                 self.error(f"unknown escape '\\{nxt}' in text", tok.start_pos + 1 + i, tok.start_pos + 3 + i,
-                           help='the escapes are \\" \\\' \\\\ \\n \\t and \\uXXXX')
+                           help='the escapes are \\" \\\' \\\\ \\n \\t and \\uXXXX', code="invalid-escape")
                 i += 2
         return self.f.scalar("".join(out), tok.start_pos, tok.end_pos, "double")
 
@@ -1074,7 +1077,7 @@ class _Reader:
             if word not in allowed:
                 takes = ", ".join(_OPTION_FORMS[w] for w in allowed) or "no options"
                 self.error(f"'{word}' does not go with '{label}'", kw.start_pos, kw.end_pos,
-                           help=f"'{label}' takes: {takes}")
+                           help=f"'{label}' takes: {takes}", code="misplaced-option")
                 continue
             param = allowed[word]
             if self.once(params, param, kw, f"'{word}'"):
@@ -1157,7 +1160,7 @@ def _read(data: str | bytes, name: str | None) -> tuple[MapNode, list[PolicyErro
     f = NodeFactory(text, name)
     _check_text(f, text)
     if not any(line.strip() and not line.lstrip().startswith("#") for line in text.split("\n")):
-        raise PolicyError("the policy file is empty", f.location(0), help=_MINIMAL_POLICY)
+        raise PolicyError("the policy file is empty", f.location(0), help=_MINIMAL_POLICY, code="empty-policy")
     padded = text if text.endswith("\n") else text + "\n"
     errors: list[PolicyError] = []
     lost = None
@@ -1214,4 +1217,5 @@ def load_dsl(data: str | bytes, name: str | None = None) -> ir.Policy:
         return policy
     except RecursionError:  # pragma: no cover - depths are bounded before this could happen
         raise PolicyError("the policy is nested too deeply", None,
-                          help="a policy never needs this much nesting; check the brackets") from None
+                          help="a policy never needs this much nesting; check the brackets",
+                          code="policy-limit") from None

@@ -245,7 +245,7 @@ def load_scenario_file(path: str | os.PathLike, *, display: str | None = None) -
         from ..errors import Source
 
         raise PolicyError(f"cannot read scenario file '{shown}': {e.strerror or e}", Location(Source(shown, ""), 1, 1),
-                          help="check the path and that the file is readable") from None
+                          help="check the path and that the file is readable", code="cannot-read") from None
     from ..policy.yaml_source import load_yaml
 
     root = load_yaml(data, shown)
@@ -299,22 +299,22 @@ class _Loader:
         self.shown = shown
         self.errors: list[PolicyError] = []
 
-    def error(self, node, message: str, help: str | None = None) -> None:
+    def error(self, node, message: str, help: str | None = None, *, code: str) -> None:
         loc = node.location if hasattr(node, "location") else node
-        self.errors.append(PolicyError(message, loc, help=help))
+        self.errors.append(PolicyError(message, loc, help=help, code=code))
 
     def keys(self, m, allowed: tuple[str, ...], what: str) -> None:
         for k, _ in m.items:
             if k.text not in allowed:
                 self.error(k, f"unknown key '{k.text}' in {what}",
-                           did_you_mean(k.text, allowed) or f"{what} takes: {', '.join(allowed)}")
+                           did_you_mean(k.text, allowed) or f"{what} takes: {', '.join(allowed)}", code="unknown-key")
 
     def mapping(self, node, what: str):
         from ..policy.nodes import MapNode, describe
 
         if isinstance(node, MapNode):
             return node
-        self.error(node, f"{what} must be a mapping of keys and values, found {describe(node)}")
+        self.error(node, f"{what} must be a mapping of keys and values, found {describe(node)}", code="wrong-type")
         return None
 
     def seq(self, node, what: str) -> list:
@@ -325,17 +325,17 @@ class _Loader:
         if isinstance(node, SeqNode):
             return list(node.items)
         self.error(node, f"{what} must be a list, found {describe(node)}",
-                   help="write '[...]' or one item per line starting with '- '")
+                   help="write '[...]' or one item per line starting with '- '", code="wrong-type")
         return []
 
     def text(self, node, what: str) -> str | None:
         from ..policy.nodes import ScalarNode, describe
 
         if not isinstance(node, ScalarNode):
-            self.error(node, f"{what} must be a single value, found {describe(node)}")
+            self.error(node, f"{what} must be a single value, found {describe(node)}", code="wrong-type")
             return None
         if node.is_null() or not node.text.strip():
-            self.error(node, f"{what} is empty")
+            self.error(node, f"{what} is empty", code="empty-value")
             return None
         return node.text
 
@@ -345,7 +345,8 @@ class _Loader:
 
         if not isinstance(root, MapNode):
             self.error(root, "a scenario file must be a mapping with 'policy:' and 'cases:'",
-                       help="start with 'policy: path/to/policy.yaml', then 'cases:' with a list of cases")
+                       help="start with 'policy: path/to/policy.yaml', then 'cases:' with a list of cases",
+                       code="wrong-type")
             raise PolicyErrors(self.errors)
         self.keys(root, FILE_KEYS, "a scenario file")
         policy = None
@@ -353,7 +354,7 @@ class _Loader:
         pnode = root.get("policy")
         if pnode is None:
             self.error(root, "the scenario file has no 'policy:'",
-                       help="add 'policy: ../policies/my_policy.yaml' (relative to this file)")
+                       help="add 'policy: ../policies/my_policy.yaml' (relative to this file)", code="missing-key")
         else:
             rel = self.text(pnode, "policy")
             if rel is not None:
@@ -363,13 +364,13 @@ class _Loader:
                     if policy_path.parent.is_dir():
                         near = did_you_mean(policy_path.name, [p.name for p in policy_path.parent.iterdir()])
                     self.error(pnode, f"policy file '{rel}' not found (looked for {_display(policy_path)})",
-                               near or "the path is relative to the scenario file")
+                               near or "the path is relative to the scenario file", code="file-not-found")
                 else:
                     try:
                         policy = _load_policy_cached(policy_path)
                     except PolicyError as e:
                         self.error(pnode, f"policy '{rel}' has {len(e.errors)} error(s); see below",
-                                   help="run 'dunning validate' on the policy")
+                                   help="run 'dunning validate' on the policy", code="policy-errors")
                         self.errors.extend(e.errors)
         description = None
         if root.get("description") is not None:
@@ -378,7 +379,8 @@ class _Loader:
                           policy=policy, description=description)
         cnode = root.get("cases")
         if cnode is None:
-            self.error(root, "the scenario file has no 'cases:'", help="add 'cases:' with a list of cases")
+            self.error(root, "the scenario file has no 'cases:'", help="add 'cases:' with a list of cases",
+                       code="missing-key")
         names: dict[str, Any] = {}
         for item in self.seq(cnode, "cases"):
             m = self.mapping(item, "a case")
@@ -389,14 +391,16 @@ class _Loader:
             name = getattr(nn, "text", None)
             if name is not None and name in names:
                 self.error(nn, f"two cases are named '{name}'",
-                           help=f"the first one is at line {names[name].line}; give each case its own name")
+                           help=f"the first one is at line {names[name].line}; give each case its own name",
+                           code="duplicate-case")
                 continue
             if name is not None:
                 names[name] = m.location
             if case is not None:
                 sf.cases.append(case)
         if cnode is not None and not sf.cases and not self.errors:
-            self.error(cnode, "the scenario file has no cases", help="add at least one case under 'cases:'")
+            self.error(cnode, "the scenario file has no cases", help="add at least one case under 'cases:'",
+                       code="missing-key")
         if self.errors:
             raise PolicyErrors(self.errors)
         return sf
@@ -409,7 +413,8 @@ class _Loader:
         before = len(self.errors)
         name = None
         if m.get("name") is None:
-            self.error(m, "a case needs a 'name:'", help="name it after what it shows, e.g. 'pays after the first notice'")
+            self.error(m, "a case needs a 'name:'", help="name it after what it shows, e.g. 'pays after the first notice'",
+                       code="missing-key")
         else:
             name = self.text(m.get("name"), "name")
         description = self.text(m.get("description"), "description") if m.get("description") is not None else None
@@ -437,11 +442,12 @@ class _Loader:
             lists[key] = values
         if m.get("invoices") is None and not any(e.get("type") == "invoice_issued" for e in _dicts(lists["events"])):
             self.error(m, "a case needs 'invoices:' (or invoice_issued events)",
-                       help="for example: invoices: [{id: A1, customer: C1, amount: \"100000\", issued: 2026-01-01, due: 2026-01-31}]")
+                       help="for example: invoices: [{id: A1, customer: C1, amount: \"100000\", issued: 2026-01-01, due: 2026-01-31}]",
+                       code="missing-key")
         until = since = None
         if m.get("until") is None:
             self.error(m, "a case needs 'until:' (the run goes up to and including it; a date means through "
-                          "the end of that day)", help="for example 'until: 2026-04-01'")
+                          "the end of that day)", help="for example 'until: 2026-04-01'", code="missing-key")
         else:
             until = self.instant(m.get("until"), "until", tz)
         if m.get("since") is not None:
@@ -452,7 +458,7 @@ class _Loader:
         expect = Expectation()
         if m.get("expect") is None:
             self.error(m, "a case needs 'expect:'",
-                       help="say what must come out: actions, contains, excludes, states, balances")
+                       help="say what must come out: actions, contains, excludes, states, balances", code="missing-key")
         else:
             em = self.mapping(m.get("expect"), "expect")
             if em is not None:
@@ -472,7 +478,8 @@ class _Loader:
             if path.parent.is_dir():
                 near = did_you_mean(path.name, [p.name for p in path.parent.iterdir()])
             self.error(node, f"{key} file '{rel}' not found (looked for {_display(path)})",
-                       near or f"write the {key} inline as a list, or a path (CSV or JSONL) relative to the scenario file")
+                       near or f"write the {key} inline as a list, or a path (CSV or JSONL) relative to the scenario file",
+                       code="file-not-found")
             return ""
         return _display(path)
 
@@ -488,7 +495,8 @@ class _Loader:
             try:
                 bound(text, tz, end=what == "until")
             except ValueError as e:
-                self.error(node, f"{what}: {e}", help="write a date (2026-04-01) or a date-time (2026-04-01T09:00)")
+                self.error(node, f"{what}: {e}", help="write a date (2026-04-01) or a date-time (2026-04-01T09:00)",
+                           code="invalid-date")
                 return None
         return text
 
@@ -518,7 +526,8 @@ class _Loader:
                 try:
                     parsed[key] = list(readers[key](items, bad, items))
                 except Exception as e:  # a file the readers cannot open at all
-                    self.errors.append(PolicyError(f"{key}: {getattr(e, 'message', e)}", Location(Source(items, ""), 1, 1)))
+                    self.errors.append(PolicyError(f"{key}: {getattr(e, 'message', e)}", Location(Source(items, ""), 1, 1),
+                                                   code="cannot-read"))
                     parsed[key] = []
                     continue
                 try:
@@ -528,11 +537,11 @@ class _Loader:
                 for e in bad.errors:
                     where = f" field '{e.field}'" if e.field else ""
                     self.errors.append(PolicyError(f"{key}:{where} {e.message}", Location(source, e.line or 1, 1),
-                                                   help=e.help))
+                                                   help=e.help, code=e.code or "invalid-record"))
                 continue
             parsed[key] = list(readers[key](items, bad, key))
             for e in bad.errors:
-                self.reject(key, e.line, e.field, e.message, e.help, locs)
+                self.reject(key, e.line, e.field, e.message, e.help, locs, code=e.code or "invalid-record")
         invoices = [(inv.id, inv.customer) for inv in parsed["invoices"]]
         invoices += [(ev.new_invoice.id, ev.new_invoice.customer) for ev in parsed["events"]
                      if ev.new_invoice is not None]
@@ -548,17 +557,19 @@ class _Loader:
                 elif ev.get("invoice") is not None and str(ev["invoice"]) not in known:
                     self.reject("events", i, "invoice", f"unknown invoice '{ev['invoice']}'",
                                 did_you_mean(str(ev["invoice"]), known) or
-                                "the invoice must be in 'invoices:' or issued by an earlier invoice_issued event", locs)
+                                "the invoice must be in 'invoices:' or issued by an earlier invoice_issued event", locs,
+                                code="unknown-invoice")
         if any(lists[k] == "" for k in ("invoices", "events")):
             return None  # a records file is missing: the cases are not known
         raw = {(str(x.get("id")), str(x.get("customer"))) for x in _dicts(lists["invoices"])}
         pairs = set(invoices) | raw
         return {c for i, c in pairs} if policy.scope == "customer" else {i for i, _ in pairs}
 
-    def reject(self, key: str, line: int | None, fld: str | None, message: str, help: str | None, locs: dict) -> None:
+    def reject(self, key: str, line: int | None, fld: str | None, message: str, help: str | None, locs: dict, *,
+               code: str) -> None:
         node = locs.get((key, line)) if line is not None else None
         if node is None:
-            self.errors.append(PolicyError(f"{key}: {message}", None, help=help))
+            self.errors.append(PolicyError(f"{key}: {message}", None, help=help, code=code))
             return
         target = node
         for part in (fld or "").split("."):
@@ -568,7 +579,7 @@ class _Loader:
             if nxt is None:
                 break
             target = nxt
-        self.error(target, f"{key[:-1]} {line}: {message}", help)
+        self.error(target, f"{key[:-1]} {line}: {message}", help, code=code)
 
     # -- expectations -----------------------------------------------------------------------
     def expectation(self, em, policy, cases: set[str] | None) -> Expectation:
@@ -590,7 +601,7 @@ class _Loader:
                 state = self.text(v, f"state of {k.text}")
                 if state is not None and names is not None and state not in names:
                     self.error(v, f"'{state}' is not a state of policy {policy.key}",
-                               did_you_mean(state, names) or f"states: {', '.join(names)}")
+                               did_you_mean(state, names) or f"states: {', '.join(names)}", code="unknown-state")
                     continue
                 if state is not None:
                     exp.states.append((k.text, state, v.location))
@@ -603,7 +614,8 @@ class _Loader:
                     continue
                 amount = _decimal(text)
                 if amount is None:
-                    self.error(v, f"balance '{text}' is not an amount", help='write it as text, e.g. "100000" or "19.90"')
+                    self.error(v, f"balance '{text}' is not an amount", help='write it as text, e.g. "100000" or "19.90"',
+                               code="invalid-amount")
                     continue
                 exp.balances.append((k.text, amount, text, v.location))
         if em.get("errors") is not None:
@@ -618,13 +630,15 @@ class _Loader:
                 exp.invariants = node.text == "true"
             else:
                 self.error(node, "'invariants' must be true or false",
-                           help="true (the default) checks the built-in and the policy's invariants after every step")
+                           help="true (the default) checks the built-in and the policy's invariants after every step",
+                           code="wrong-type")
         return exp
 
     def known_case(self, k, cases: set[str] | None) -> None:
         if cases is not None and k.text not in cases:
             self.error(k, f"no case '{k.text}' in this scenario",
-                       did_you_mean(k.text, cases) or (f"cases: {', '.join(sorted(cases))}" if cases else None))
+                       did_you_mean(k.text, cases) or (f"cases: {', '.join(sorted(cases))}" if cases else None),
+                       code="unknown-case")
 
     def items(self, node, what: str, policy) -> list[Expected]:
         out = []
@@ -648,7 +662,8 @@ class _Loader:
             kind = self.text(m.get("type"), "type")
             if kind is not None and kind not in ir.ACTION_KINDS:
                 self.error(m.get("type"), f"unknown action type '{kind}'",
-                           did_you_mean(kind, ir.ACTION_KINDS) or f"actions: {', '.join(ir.ACTION_KINDS)}")
+                           did_you_mean(kind, ir.ACTION_KINDS) or f"actions: {', '.join(ir.ACTION_KINDS)}",
+                           code="unknown-action")
         params = set(ACTION_PARAMS.get(kind, ())) if kind in ACTION_PARAMS else {
             p for spec in ACTION_PARAMS.values() for p in spec}
         known = set(ACTION_FIELDS) | set(MATCH_KEYS) | params | set(OUTPUT_PARAMS)
@@ -657,17 +672,19 @@ class _Loader:
             if key not in known:
                 hint = did_you_mean(key, known)
                 if hint:  # most likely a typo; an unknown name with no near match is matched as a param
-                    self.error(k, f"unknown field '{key}' in an expected action", hint)
+                    self.error(k, f"unknown field '{key}' in an expected action", hint, code="unknown-key")
                     continue
             if key == "date":
                 t = self.text(v, "date")
                 if t is not None and not _valid_date(t):
-                    self.error(v, f"date '{t}' is not a date YYYY-MM-DD", help="date matches the local date of the action's 'at'")
+                    self.error(v, f"date '{t}' is not a date YYYY-MM-DD", help="date matches the local date of the action's 'at'",
+                               code="invalid-date")
                     continue
             elif key == "time":
                 t = self.text(v, "time")
                 if t is not None and not _TIME.match(t):
-                    self.error(v, f"time '{t}' is not a time HH:MM", help="time matches the local time of the action's 'at'")
+                    self.error(v, f"time '{t}' is not a time HH:MM", help="time matches the local time of the action's 'at'",
+                               code="wrong-type")
                     continue
             elif key in ("at", "deferred_from") and policy is not None:
                 from zoneinfo import ZoneInfo
@@ -679,7 +696,7 @@ class _Loader:
                 names = [s.name for s in policy.states]
                 if t is not None and t not in names:
                     self.error(v, f"'{t}' is not a state of policy {policy.key}",
-                               did_you_mean(t, names) or f"states: {', '.join(names)}")
+                               did_you_mean(t, names) or f"states: {', '.join(names)}", code="unknown-state")
                     continue
             elif key == "rule" and policy is not None:
                 t = self.text(v, "rule")
@@ -687,13 +704,15 @@ class _Loader:
                     r.name for r in policy.any_state]
                 if t is not None and t not in names:
                     self.error(v, f"'{t}' is not a rule of policy {policy.key}",
-                               did_you_mean(t, names) or "rules are named '<state>.<n>' unless given a 'name:'")
+                               did_you_mean(t, names) or "rules are named '<state>.<n>' unless given a 'name:'",
+                               code="unknown-rule")
                     continue
             fields[key] = _py(v)
         if len(self.errors) > before:
             return None
         if not fields:
-            self.error(m, "an expected action names no field", help="for example {date: 2026-02-01, type: remind}")
+            self.error(m, "an expected action names no field", help="for example {date: 2026-02-01, type: remind}",
+                       code="missing-key")
             return None
         return Expected(fields=fields, location=m.location, text=_written(m))
 
