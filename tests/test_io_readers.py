@@ -284,7 +284,7 @@ def test_invoice_amount_json_float_rejected():
     _, rejects = invoices(['{"id":"A","customer":"C","amount":19.90,"currency":"USD",'
                            '"issued":"2026-01-01","due":"2026-01-02"}'], name="inv.jsonl")
     assert_reject(rejects, file="inv.jsonl", line=1, field="amount",
-                  reason='amount must be a decimal string such as "19.90", not a JSON number with a fraction')
+                  reason='amount must be a decimal string such as "19.90", not a number with a fraction (a float)')
 
 
 def test_invoice_amount_boolean_rejected():
@@ -595,7 +595,7 @@ def test_event_credit_note_and_promise_amounts_must_be_positive():
 def test_event_payment_amount_json_float():
     _, rejects = events(['{"type":"payment","at":"2026-01-05","invoice":"A","amount":19.9}'])
     assert_reject(rejects, file="ev.jsonl", line=1, field="amount",
-                  reason='amount must be a decimal string such as "19.90", not a JSON number with a fraction')
+                  reason='amount must be a decimal string such as "19.90", not a number with a fraction (a float)')
 
 
 def test_event_payment_amount_huge_json_integer():

@@ -23,7 +23,8 @@ from typing import Any, Iterable, Iterator
 
 from ..errors import DunningError, EngineError, RecordError
 from ..policy import ir
-from ..values import Duration, Money, Percent, quantize
+from ..records.rules import check_customer, check_event, check_invoice
+from ..values import Duration, Money, Percent, check_amount, quantize
 from .actions import build_action
 from .clock import NEVER
 from .compiled import PREVIOUS, CompiledPolicy, CRule
@@ -170,6 +171,7 @@ class Engine:
 
     # ------------------------------------------------------------------ input
     def add_customer(self, customer: Customer) -> None:
+        customer = check_customer(customer)  # as it is when a reader built it; RecordError naming the field
         known = self.customers.get(customer.id)
         if known is not None:
             known.attrs.update(customer.attrs)
@@ -206,6 +208,7 @@ class Engine:
 
     def add_invoice(self, invoice: Invoice, start: int | None = None, origin: tuple | None = None) -> None:
         """Add an invoice; its case starts at ``issued`` 00:00 local (or at ``start``, an instant)."""
+        invoice = check_invoice(invoice, self.cp.currency)  # as it is when a reader built it; else RecordError
         if origin is None:
             origin = invoice.origin
         if invoice.id in self.invoice_case:
@@ -272,6 +275,8 @@ class Engine:
         def reject(msg: str, field: str | None = None, help: str | None = None):
             return RecordError(msg, file=event.origin[0], line=event.origin[1], field=field, help=help)
 
+        event = check_event(event, self.clock.tz, self.cp.currency)  # as it is when a reader built it
+
         if event.id is not None:
             if event.id in self._event_ids:
                 self.duplicates += 1
@@ -292,6 +297,11 @@ class Engine:
             if event.currency is not None and event.currency != case.ledgers[event.invoice].currency:
                 raise reject(f"currency {event.currency} does not match invoice {event.invoice} in "
                              f"{case.ledgers[event.invoice].currency}", "currency")
+            if event.amount is not None and event.currency is None:  # decimals of the invoice's currency
+                try:
+                    check_amount(event.amount, case.currency)
+                except ValueError as e:
+                    raise reject(str(e), "amount") from None
             if case.scope_invoice:
                 event.invoice = case.id  # the equal string the case already holds: one copy per invoice
             self._push_event(case, t, event)

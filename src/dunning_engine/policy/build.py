@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 from .. import expr as _expr
 from ..errors import Location, PolicyError, PolicyErrors, did_you_mean
-from ..values import Duration, is_currency, parse_decimal
+from ..values import Duration, check_amount, is_currency, parse_decimal
 from . import ir
 from .nodes import MapNode, Node, ScalarNode, SeqNode, describe
 
@@ -646,7 +646,7 @@ class _Builder:
                 if vs is None:
                     continue
                 try:
-                    rows.append((day, parse_decimal(vs.text)))
+                    rows.append((day, check_amount(parse_decimal(vs.text))))
                 except ValueError as e:
                     self.error(vs, str(e))
             tables.append(ir.RateTable(name=name.text, values=tuple(sorted(rows))))
