@@ -15,6 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Protocol
 
+from .errors import DunningError
+
 __all__ = [
     "Money",
     "Percent",
@@ -26,6 +28,7 @@ __all__ = [
     "quantize",
     "parse_decimal",
     "check_amount",
+    "AmountTooLarge",
     "check_date",
     "MAX_INTEGER_DIGITS",
     "FIRST_YEAR",
@@ -63,16 +66,17 @@ def _exponent(code: str) -> Decimal:
 def quantize(amount: Decimal, currency: str) -> Decimal:
     """Round half-up to the currency's minor unit.
 
-    An amount computed beyond what a Decimal holds exactly (some 28 digits) fails that case
-    with an :class:`~dunning_engine.errors.EngineError` rather than ``decimal.InvalidOperation``.
+    An amount computed beyond what a Decimal holds exactly (some 28 digits) raises
+    :class:`AmountTooLarge` (the engine fails that case with it) rather than ``decimal.InvalidOperation``.
     """
     try:
         return amount.quantize(_exponent(currency), rounding=ROUND_HALF_UP)
     except InvalidOperation:
-        from .errors import EngineError
+        raise AmountTooLarge(f"the amount {amount:f} {currency} is too large to compute exactly") from None
 
-        raise EngineError(f"the amount {amount} {currency} is too large to compute exactly",
-                          help=f"amounts have at most {MAX_INTEGER_DIGITS} digits before the decimal point") from None
+
+class AmountTooLarge(DunningError, ArithmeticError):
+    """A computed amount is beyond what a Decimal holds exactly."""
 
 
 # Limits on untrusted input (SPEC §12): amounts, numbers and percents have at most 18 digits

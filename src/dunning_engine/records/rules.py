@@ -242,7 +242,7 @@ class EventRules:
         """The event of record ``rec`` (parsed from the JSON ``text``, if any); raises ``Reject``
         saying why not."""
         kind = rec.get("type")
-        ev = self.quick(rec, kind, text) if kind in _QUICK_EVENTS else None
+        ev = self.quick(rec, kind, text) if type(kind) is str and kind in _QUICK_EVENTS else None
         if ev is None:
             no_duplicate_keys(rec, text)
             ev = self.full(rec)
