@@ -304,6 +304,19 @@ def test_an_event_amount_in_its_own_currency_and_an_issued_invoice_are_checked_t
     assert "more than 18 digits" in r.rejects[0].message and r.balance_of("A") == Decimal(100)
 
 
+def test_an_event_currency_is_checked_for_an_invoice_that_joins_its_customer_case_later():
+    invs = [{"id": "A", "customer": "C", "amount": "10", "issued": "2026-01-01", "due": "2026-01-31"},
+            {"id": "B", "customer": "C", "amount": "10", "issued": "2026-03-01", "due": "2026-03-31"}]
+    evs = [{"type": "payment", "at": "2026-01-05", "invoice": "B", "amount": "5", "currency": "EUR"},
+           {"type": "payment", "at": "2026-01-05", "invoice": "B", "amount": "5.001"},
+           {"type": "payment", "at": "2026-01-06", "invoice": "B", "amount": "5", "currency": "USD"}]
+    r = run((ROOT / "policies" / "saas_overdue_usd.yaml").read_text(), invs, evs, until="2026-05-01")
+    assert [(e.line, e.field, e.message) for e in r.rejects] == [
+        (1, "currency", "currency EUR does not match invoice B in USD"),
+        (2, "amount", "5.001 has more decimal places than USD allows (2)")]
+    assert r.balance_of("C") == Decimal(15)
+
+
 def test_check_amount_is_the_one_limit():
     assert check_amount(Decimal("19.900"), "USD") == Decimal("19.90")
     assert str(check_amount(Decimal("19.900"), "USD")) == "19.90"

@@ -294,9 +294,9 @@ class Engine:
             if case is None:
                 raise reject(f"unknown invoice '{event.invoice}'", "invoice",
                              "the invoice must be in --invoices or issued by an earlier invoice_issued event")
-            if event.currency is not None and event.currency != case.ledgers[event.invoice].currency:
+            if event.currency is not None and event.currency != case.currency:  # one currency a case
                 raise reject(f"currency {event.currency} does not match invoice {event.invoice} in "
-                             f"{case.ledgers[event.invoice].currency}", "currency")
+                             f"{case.currency}", "currency")
             if event.amount is not None and event.currency is None:  # decimals of the invoice's currency
                 try:
                     check_amount(event.amount, case.currency)
