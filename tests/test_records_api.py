@@ -184,9 +184,10 @@ def test_good_events_in_code_are_placed_and_run():
                         amount=Decimal(400), fields={"method": "card"}))
     eng.add_event(Event("payment", dt.date(2026, 2, 2), invoice="A", amount=600))  # a date: 00:00 local
     eng.add_event({"type": "hold", "at": "2026-02-03", "invoice": "A"})
+    eng.add_event(Event("invoice_issued", at(2026, 2, 4), invoice=invoice(id="B", issued=dt.date(2026, 2, 4), due=dt.date(2026, 2, 10))))
     actions = list(eng.run(dt.date(2026, 3, 1)))
-    assert [a["params"]["template"] for a in actions] == ["late"]
-    assert eng.case_states()[0]["state"] == "paid"
+    assert [(a["case"], a["params"]["template"]) for a in actions] == [("A", "late"), ("B", "late")]
+    assert [s["state"] for s in eng.case_states()] == ["paid", "open"]
 
 
 def test_customers_in_code_are_checked():

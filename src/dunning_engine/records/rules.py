@@ -399,11 +399,9 @@ def _event_record(event: Event) -> dict:
         value = getattr(event, name)
         if value is not None:
             rec[name] = value
-    if event.new_invoice is not None:
-        new = event.new_invoice
+    new = event.new_invoice if event.new_invoice is not None else event.invoice
+    if new is not None:  # an invoice_issued event's Invoice may come as new_invoice or as invoice
         rec["invoice"] = _invoice_record(new) if isinstance(new, Invoice) else new
-    elif event.invoice is not None:
-        rec["invoice"] = event.invoice
     return rec
 
 
