@@ -22,7 +22,7 @@ from ..errors import did_you_mean
 from ..values import FIRST_YEAR, LAST_YEAR, check_amount, check_date, is_currency, parse_decimal
 
 __all__ = ["Reject", "parse_instant", "parse_date", "instant", "text_field", "money", "currency_code",
-           "exact_in", "date_field", "exact", "timezone_name", "json_type", "misspelt", "NO_ATTRS"]
+           "exact_in", "date_field", "exact", "timezone_name", "json_type", "misspelt", "remember", "DATES", "NO_ATTRS"]
 
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _BIG_FLOAT = float(2**63)
@@ -65,7 +65,7 @@ def json_type(value: Any) -> str:
 # --------------------------------------------------------------------------- dates and instants
 
 
-def _remember(cache: dict, key: Any, value: Any) -> None:
+def remember(cache: dict, key: Any, value: Any) -> None:
     """Keep ``value`` in a cache of parsed text, emptied when it grows past 100,000 entries."""
     if len(cache) > 100_000:
         cache.clear()
@@ -143,7 +143,7 @@ def _steady_day(tz: ZoneInfo, day: _dt.date) -> bool:
             steady = start.utcoffset() == end.utcoffset() == start.replace(hour=12).utcoffset()
         except OverflowError:
             steady = False
-        _remember(_STEADY, key, steady)
+        remember(_STEADY, key, steady)
     return steady
 
 

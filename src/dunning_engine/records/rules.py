@@ -28,7 +28,7 @@ import orjson
 
 from ..errors import RecordError, did_you_mean
 from ..values import is_currency
-from .fields import (DATES, NO_ATTRS, Reject, _remember, currency_code, date_field, exact, exact_in, instant,
+from .fields import (DATES, NO_ATTRS, Reject, remember, currency_code, date_field, exact, exact_in, instant,
                      json_type, misspelt, money, parse_date, parse_instant, text_field, timezone_name)
 from .types import EVENT_FIELDS, Checked, Customer, Event, Invoice
 
@@ -197,7 +197,7 @@ class InvoiceRules:
                 hit = (exact_in(money(raw, "amount", positive_message=""), code, "amount"), code)
             except Reject:
                 return None
-            _remember(_AMOUNTS, (raw, cur), hit)
+            remember(_AMOUNTS, (raw, cur), hit)
         day_issued, day_due = DATES.get(issued), DATES.get(due)
         if day_issued is None or day_due is None:
             try:
@@ -361,7 +361,7 @@ class EventRules:
                 amount = money(raw, "amount", positive_message="")
             except Reject:
                 return None
-            _remember(_EVENT_AMOUNTS, raw, amount)
+            remember(_EVENT_AMOUNTS, raw, amount)
         try:
             at = parse_instant(at_raw, self.tz)
         except ValueError:
