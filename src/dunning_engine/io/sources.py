@@ -122,7 +122,11 @@ def _iter_path(path: str, shown: str | None) -> Iterator[tuple[int, Any]]:
 def _bounded_lines(f: Any) -> Iterator[Any]:
     """The lines of file ``f`` (binary or text) read at most LINE_LIMIT + 1 units at a time (a C-level
     iterator: as fast as iterating the file); a longer line comes in several pieces."""
-    return iter(partial(f.readline, LINE_LIMIT + 1), f.read(0))
+    try:
+        end = f.read(0)  # b"" or "": what readline gives at the end
+    except (AttributeError, OSError, ValueError):
+        end = b"" if "b" in str(getattr(f, "mode", "")) else ""
+    return iter(partial(f.readline, LINE_LIMIT + 1), end)
 
 
 def _iter_items(items: Iterable[Any], pieces: bool = False) -> Iterator[tuple[int, Any]]:
