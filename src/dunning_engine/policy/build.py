@@ -17,7 +17,7 @@ from ..errors import Location, PolicyError, PolicyErrors, did_you_mean
 from ..expr.ast import depth as _expr_depth
 from ..expr.check import DURATION_LIMITS, duration_too_long
 from ..expr.parser import MAX_DEPTH as MAX_EXPRESSION_DEPTH
-from ..values import Duration, Money, Percent, is_currency, parse_decimal
+from ..values import Duration, Money, Percent, check_amount, is_currency, parse_decimal
 from . import ir
 from .nodes import MapNode, Node, ScalarNode, SeqNode, describe
 
@@ -773,7 +773,7 @@ class _Builder:
                 if vs is None:
                     continue
                 try:
-                    rows.append((day, parse_decimal(vs.text)))
+                    rows.append((day, check_amount(parse_decimal(vs.text))))
                 except ValueError as e:
                     self.error(vs, str(e), code="invalid-rate-table")
             tables.append(ir.RateTable(name=name.text, values=tuple(sorted(rows))))
