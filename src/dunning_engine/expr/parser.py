@@ -418,7 +418,7 @@ class _Converter:
         try:
             return check_amount(Decimal(text))
         except ValueError as e:
-            raise self.error(str(e), start, len(text), code="amount-too-large") from None
+            raise self.error(str(e), start, len(text), code="invalid-amount") from None
 
 
 _LITERAL_RULES: dict[str, Callable[[_Converter, str, int, dict[str, int]], A.Node]] = {
