@@ -13,13 +13,16 @@ listed and every listed code is used), and regenerate the table of docs/diagnost
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from .errors import Severity
 
 __all__ = ["Code", "CODES", "AREAS", "markdown_table"]
 
 
 class Code(NamedTuple):
-    severity: str  # error, warning or note
+    severity: Severity  # error, warning or note
     meaning: str  # one line
     name: str | None = None  # the kebab-case name of a numbered code
 
@@ -38,6 +41,7 @@ AREAS: dict[str, dict[str, Code]] = {
         "policy-limit": Code("error", "a policy nested too deeply, or with too many YAML nodes or aliases"),
         "too-many-errors": Code("error", "checking stopped after too many errors"),
         "not-formatted": Code("error", "a policy file that is not in its canonical layout (dunning fmt --check)"),
+        "format-failed": Code("error", "the canonical layout of a policy could not be made without changing it (a bug)"),
     },
     "YAML form": {
         "yaml-syntax": Code("error", "text that is not valid YAML"),
@@ -69,6 +73,7 @@ AREAS: dict[str, dict[str, Code]] = {
         "reserved-state-name": Code("error", "a state named 'previous' or 'return' (goto words)"),
         "undefined-state": Code("error", "a goto or except that names no state"),
         "final-state-rules": Code("error", "a final state with rules or on_exit actions"),
+        "unknown-scope": Code("error", "a scope other than invoice or customer"),
         "unknown-timezone": Code("error", "a time zone that is not an IANA name"),
         "unknown-calendar": Code("error", "a calendar (holidays) that is not supported"),
         "unknown-currency": Code("error", "a currency code that is not ISO 4217"),
@@ -173,7 +178,9 @@ AREAS: dict[str, dict[str, Code]] = {
         "not-sent": Code("warning", "a contact not sent: no instant is inside every contact window"),
         "case-failed": Code("error", "a case could not be advanced (raised without a more precise code)"),
         "unknown-case": Code("error", "a case that does not exist"),
+        "unknown-action-key": Code("error", "an action key the explained case does not have"),
         "invalid-policy": Code("error", "a policy error raised without a more precise code"),
+        "invalid-input": Code("error", "an input that is not valid (raised without a more precise code)"),
         "stdin-closed": Code("error", "standard input is closed but an input was to be read from it"),
         "cannot-write": Code("error", "an output file cannot be written"),
     },
@@ -185,6 +192,7 @@ AREAS: dict[str, dict[str, Code]] = {
         "duplicate-case": Code("error", "two cases of a scenario file with one name"),
         "unknown-state": Code("error", "an expected state that the policy does not have"),
         "unknown-rule": Code("error", "an expected rule that the policy does not have"),
+        "no-scenarios": Code("error", "no scenario case was found under the paths given"),
         "scenario-failed": Code("error", "a scenario case whose actions, states or balances differ from the expected"),
         "invariant-violated": Code("error", "an invariant that a random portfolio breaks (dunning check)"),
     },

@@ -190,7 +190,21 @@ class Diagnostic:
 
 
 class DunningError(Exception):
-    """Base class of every error raised by dunning-engine."""
+    """Base class of every error raised by dunning-engine.
+
+    ``code`` is the diagnostic code (:mod:`dunning_engine.codes`), ``diagnostic`` the error as a
+    :class:`Diagnostic`; the subclasses say more (a position, a record's field, a case).
+    """
+
+    code: str | None = None
+
+    @property
+    def diagnostic(self) -> Diagnostic:
+        """The error as a :class:`Diagnostic`: its first line (without ``error:``) and its ``help:`` line."""
+        lines = str(self).splitlines() or [type(self).__name__]
+        message = lines[0].removeprefix("error: ")
+        help = next((x.removeprefix("help: ") for x in lines[1:] if x.startswith("help: ")), None)
+        return Diagnostic(self.code or "invalid-input", message, "error", None, help)
 
 
 class PolicyError(DunningError, ValueError):
@@ -362,6 +376,11 @@ class OutputError(DunningError, OSError):
     def __str__(self) -> str:
         return f"error: {self.message}" + (f"\nhelp: {self.help}" if self.help else "")
 
+    @property
+    def diagnostic(self) -> Diagnostic:
+        return Diagnostic("cannot-write", self.message, "error", None, self.help,
+                          file=None if self.target == "-" else self.target)
+
     @classmethod
     def from_os_error(cls, error: OSError, target: str) -> "OutputError":
         """``error``, raised while opening or writing ``target`` (a path, or ``"-"``), in plain words."""
@@ -376,7 +395,7 @@ class OutputError(DunningError, OSError):
             codes.EBADF: ("it is closed", "run the command with this output open (not closed with >&-), "
                                           "or write to a file"),
         }
-        reason, help = reasons.get(error.errno, (error.strerror or str(error) or type(error).__name__,
+        reason, help = reasons.get(error.errno or -1, (error.strerror or str(error) or type(error).__name__,
                                                  "check the path and its permissions"))
         return cls(target, reason, errno=error.errno, help=help)
 

@@ -130,6 +130,7 @@ def _check_fee_days(policy: ir.Policy, warnings: list) -> None:
             fees = _fees(s.on_enter)
             if not fees:
                 continue
+            days: list[int | None]
             if s.initial:
                 days = [None]
             else:
@@ -164,8 +165,7 @@ def _check_frequency(policy: ir.Policy, rules, limits, warnings: list) -> None:
         if not isinstance(trig, ir.Every) or trig.duration.fixed_days is None:
             continue
         every = trig.duration.fixed_days
-        contacts = [(a, _channels(a)) for a in rule.do]
-        contacts = [(a, rules.fit(ch)) for a, ch in contacts if ch]
+        contacts = [(a, rules.fit(ch)) for a in rule.do if (ch := _channels(a))]
         if not contacts or every <= 0:
             continue
         for lim in limits:

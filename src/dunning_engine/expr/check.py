@@ -209,6 +209,7 @@ class Checker:
             raise self.error("event.* is only available in 'on:' rules", node,
                              help="read the event in a rule with 'on: EVENT'", code="event-outside-on")
         if t is None:
+            help: str | None
             if name in CUSTOMER_SCOPE_VARIABLES:
                 help = f"'{name}' is only available with scope: customer"
             elif name in FUNCTIONS:
@@ -221,20 +222,23 @@ class Checker:
     def member(self, node: A.Member) -> Type:
         obj_t = self.visit(node.obj)
         name = node.name
-        at = {"start": node.name_start, "length": len(name)} if node.name_start >= node.start else {}
+        # point at the name (when known), not at the whole member expression
+        start, length = (node.name_start, len(name)) if node.name_start >= node.start else (None, None)
         if name.startswith("_"):
-            raise self.error("names starting with '_' are not allowed", node, **at, code="private-name")
+            raise self.error("names starting with '_' are not allowed", node, start=start, length=length,
+                             code="private-name")
         if isinstance(obj_t, RecordType):
             t = obj_t.field(name)
             if t is None:
                 help = did_you_mean(name, obj_t.field_names) or f"its fields are: {', '.join(obj_t.field_names)}"
-                raise self.error(f"{obj_t} has no field '{name}'", node, help=help, **at, code="unknown-field")
+                raise self.error(f"{obj_t} has no field '{name}'", node, help=help, start=start, length=length,
+                                 code="unknown-field")
             return t
         if obj_t is ANY:
             return ANY
         raise self.error(f"cannot read field '{name}' of {obj_t}", node,
-                         help="only records have fields: invoice, customer, event, promise, plan", **at,
-                         code="unknown-field")
+                         help="only records have fields: invoice, customer, event, promise, plan", start=start,
+                         length=length, code="unknown-field")
 
     def list_(self, node: A.ListExpr, meets: Type | None = None) -> Type:
         types = [self.visit(item) for item in node.items]
@@ -340,7 +344,7 @@ class Checker:
         result = _ARITH.get((op, lk, rk))
         if result == "money":
             return lt if lk == "money" else rt
-        if result is not None:
+        if result is not None and not isinstance(result, str):
             return result
         verb = _ARITH_VERB[op]
         if op == "+":
@@ -354,13 +358,13 @@ class Checker:
     # -- functions ----------------------------------------------------------------
     def call(self, node: A.Call) -> Type:
         name = node.name
-        at = {"start": node.start, "length": len(name)}
         if name not in FUNCTIONS:
             if self.schema.lookup(name) is not None:
                 help = f"'{name}' is a variable, not a function"
             else:
                 help = did_you_mean(name, FUNCTIONS) or f"the functions are: {', '.join(FUNCTIONS)}"
-            raise self.error(f"unknown function '{name}'", node, help=help, **at, code="unknown-function")
+            raise self.error(f"unknown function '{name}'", node, help=help, start=node.start, length=len(name),
+                             code="unknown-function")
         args = node.args
         if name == "rate":
             if len(args) != 1 or not isinstance(args[0], A.Text) or not args[0].value:

@@ -96,7 +96,7 @@ class _Compiler:
         if currency is not False:
             value = literal_number(node)
             assert value is not None
-            const: Any = value if currency is None else Money(value, currency)
+            const: Any = value if currency is None else Money(value, str(currency))
             return (lambda ctx: const), const
         fn, kids, foldable = self._build(node)
         if foldable and kids and all(k is not NOT_CONSTANT for k in kids):
@@ -319,6 +319,10 @@ class Expression:
     canonical: str
     variables: frozenset[str]
     rates: frozenset[str]
+    _fn: Fn
+    _const: Any
+    _locate: Origin
+    _parts: dict[int, Fn]
 
     def __init__(self, text: str, node: A.Node, type: Type, fn: Fn, const: Any, locate: Origin,
                  rates: frozenset[str] = frozenset(), parts: dict[int, Fn] | None = None) -> None:

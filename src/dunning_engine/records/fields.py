@@ -15,7 +15,7 @@ import sys
 from decimal import Decimal
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo, available_timezones
 
 from ..errors import did_you_mean
@@ -112,8 +112,10 @@ def _in_zone(value: _dt.datetime, tz: ZoneInfo, shown: Any) -> _dt.datetime:
         else:
             value = value.astimezone(tz)
     except (OverflowError, ValueError):
-        value = None
-    if value is None or not FIRST_YEAR <= value.year <= LAST_YEAR:
+        in_range = False
+    else:
+        in_range = FIRST_YEAR <= value.year <= LAST_YEAR
+    if not in_range:
         raise ValueError(f"'{shown}' is out of the supported range of dates (years {FIRST_YEAR} to {LAST_YEAR})")
     return value
 
@@ -174,6 +176,10 @@ def parse_date(text: Any) -> _dt.date:
     return day
 
 
+@overload
+def date_field(rec: dict, name: str, field: str, *, required: Literal[True] = True) -> _dt.date: ...
+@overload
+def date_field(rec: dict, name: str, field: str, *, required: bool) -> _dt.date | None: ...
 def date_field(rec: dict, name: str, field: str, *, required: bool = True) -> _dt.date | None:
     value = rec.get(name)
     if value is None:
@@ -191,6 +197,10 @@ def date_field(rec: dict, name: str, field: str, *, required: bool = True) -> _d
 # --------------------------------------------------------------------------- text, money, currency
 
 
+@overload
+def text_field(rec: dict, name: str, *, required: Literal[True], prefix: str = "") -> str: ...
+@overload
+def text_field(rec: dict, name: str, *, required: bool, prefix: str = "") -> str | None: ...
 def text_field(rec: dict, name: str, *, required: bool, prefix: str = "") -> str | None:
     """A non-empty text field (an id, a reference); JSON integers are accepted as text."""
     value = rec.get(name)

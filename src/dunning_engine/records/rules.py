@@ -420,11 +420,11 @@ def record_of(record: Any, kind: type) -> dict:
             return _invoice_record(record)
         if isinstance(record, Event):
             return _event_record(record)
-        attrs = record.attrs
+        attrs = getattr(record, "attrs", None)
         if not isinstance(attrs, Mapping):
             raise Reject(f"'attrs' must be a mapping of customer fields, not {json_type(attrs)}", "attrs",
                          code="wrong-type")
-        return {**attrs, "id": record.id}
+        return {**attrs, "id": getattr(record, "id", None)}
     article = "an" if kind.__name__[0] in "AEIOU" else "a"
     raise Reject(f"expected {article} {kind.__name__} or a dict, not {type(record).__name__}", code="wrong-type")
 

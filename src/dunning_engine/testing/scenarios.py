@@ -34,7 +34,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ..errors import Location, PolicyError, PolicyErrors, did_you_mean
+from ..errors import Diagnostic, Location, PolicyError, PolicyErrors, did_you_mean
 
 __all__ = [
     "SCENARIO_SUFFIX",
@@ -148,6 +148,7 @@ class CaseResult:
     entered: set[str] = field(default_factory=set)
     emitted: set[str] = field(default_factory=set)
     actions: list[dict] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # status 'error': why the file could not load
 
     @property
     def passed(self) -> bool:
@@ -1120,7 +1121,7 @@ def run_scenarios(paths: Iterable[str | os.PathLike], *, match: str | None = Non
             sf = load_scenario_file(path, display=shown)
         except PolicyError as e:
             yield CaseResult(id=shown, file=shown, name="(file)", status="error",
-                             failures=[e.render()], line=getattr(e, "line", None))
+                             failures=[e.render()], line=getattr(e, "line", None), diagnostics=e.diagnostics)
             continue
         for case in sf.cases:
             if match and match not in case.name:
