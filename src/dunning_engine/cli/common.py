@@ -2,8 +2,9 @@
 
 - The policy: ``--policy P``, or P as the first argument (commands that take
   several policies take several arguments, and ``--policy`` repeated).
-- ``--format``: ``text`` for people or ``json`` for machines (``graph`` alone
-  chooses ``mermaid`` or ``dot``).
+- ``--format``: ``text`` for people or ``json`` for machines: one document of one
+  shape for every command (:func:`print_json`, docs/cli.md); ``graph`` alone
+  chooses ``mermaid`` or ``dot``.
 - Output: every write to standard output or to a file named on the command
   line goes through :func:`echo` / :func:`write_text`, so that a closed or full
   stream, or a pipe whose reader has gone, is an :class:`OutputError` naming
@@ -23,7 +24,7 @@ import click
 
 from ..errors import OutputError
 
-__all__ = ["color", "emit_errors", "echo", "echo_bytes", "write_text", "silence_stdout", "policy_input",
+__all__ = ["color", "emit_errors", "echo", "write_text", "silence_stdout", "policy_input",
            "format_option", "print_json", "check_stdin", "FORMAT_KEY"]
 
 FORMAT_KEY = "dunning.format"  # ctx.meta: the --format of the command being run
@@ -56,22 +57,6 @@ def echo(text: str = "", nl: bool = True) -> None:
         raise _stdout_closed()
     try:
         click.echo(text, nl=nl)
-    except OSError as e:
-        raise OutputError.from_os_error(e, "-") from None
-
-
-def echo_bytes(data: bytes) -> None:
-    """Write ``data`` (UTF-8) on standard output, unchanged; failures as in :func:`echo`."""
-    if sys.stdout is None:
-        raise _stdout_closed()
-    try:
-        buffer = getattr(sys.stdout, "buffer", None)
-        if buffer is None:  # a text-only stream (tests capture stdout this way)
-            sys.stdout.write(data.decode("utf-8"))
-        else:
-            sys.stdout.flush()
-            buffer.write(data)
-            buffer.flush()
     except OSError as e:
         raise OutputError.from_os_error(e, "-") from None
 
