@@ -204,7 +204,7 @@ def _shorter(policy, portfolio: Portfolio, violation: Violation) -> Portfolio:
 def failing_scenario(policy, policy_path: str | None, portfolio: Portfolio, violation: Violation, *,
                      scenario_dir: str | None = None, seed: int | None = None, examples: int | None = None) -> str:
     """A scenario file reproducing ``violation``: the portfolio, ``expect: {invariants: true}``, and notes."""
-    from .scenarios import summarize_action
+    from .scenarios.diff import summarize_action
 
     base = scenario_dir or os.getcwd()
     rel = os.path.relpath(os.path.abspath(policy_path), os.path.abspath(base)) if policy_path else "POLICY.yaml"
