@@ -41,7 +41,7 @@ class CheckResult:
 
     def render(self) -> str:
         checked = ", ".join(self.invariants)
-        if self.ok:
+        if self.violation is None:
             return (f"{self.policy.key}: ok, {self.examples} example(s) (seed {self.seed}); "
                     f"invariants held: {checked}")
         return (f"{self.policy.key}: {self.violation.render()}\n\n"
