@@ -50,11 +50,13 @@ COMPARISONS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
 BINARY_OPS = ("or", "and") + COMPARISONS + ("+", "-", "*", "/")
 
 
+# Offsets (``start``, ``length``, ``name_start``) are keyword-only and left out of ==, hash and repr.
+
+
 @dataclass(frozen=True)
 class Node:
     """Base class of expression nodes: ``start`` and ``length`` locate it in its text."""
 
-    # keyword-only and left out of ==, hash and repr (written out, so that type checkers see it)
     start: int = field(default=0, compare=False, hash=False, repr=False, kw_only=True)
     length: int = field(default=0, compare=False, hash=False, repr=False, kw_only=True)
 

@@ -342,9 +342,9 @@ class Checker:
             merged = self.merge_money(node, lt, rt)  # type: ignore[arg-type]
             return NUMBER if op == "/" else merged
         result = _ARITH.get((op, lk, rk))
-        if result == "money":
+        if isinstance(result, str):  # "money": the money operand's type
             return lt if lk == "money" else rt
-        if result is not None and not isinstance(result, str):
+        if result is not None:
             return result
         verb = _ARITH_VERB[op]
         if op == "+":

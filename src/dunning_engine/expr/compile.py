@@ -92,8 +92,8 @@ class _Compiler:
         return fn, const
 
     def _compile(self, node: A.Node) -> tuple[Fn, Any]:
-        currency = self.analysis.money_literals.get(id(node), False)
-        if currency is not False:
+        if id(node) in self.analysis.money_literals:  # a number literal read as money (None: a zero, of either currency)
+            currency = self.analysis.money_literals[id(node)]
             value = literal_number(node)
             assert value is not None
             const: Any = value if currency is None else Money(value, str(currency))

@@ -125,7 +125,8 @@ def _at(day: _dt.date, hour: int) -> str:
 
 def _part(inv: dict, percent: int) -> str:
     amount = Decimal(inv["amount"])
-    exp = -amount.as_tuple().exponent if amount.as_tuple().exponent < 0 else 0
+    exponent = amount.as_tuple().exponent  # an int: the amounts drawn are finite
+    exp = -exponent if isinstance(exponent, int) and exponent < 0 else 0
     value = (amount * percent / 100).quantize(Decimal(1).scaleb(-exp))
     if value <= 0:
         value = Decimal(1).scaleb(-exp)
@@ -232,7 +233,8 @@ def portfolios(policy=None, *, max_invoices: int = 3, max_events: int = 6, custo
 
     def build(drawn) -> Portfolio:
         specs, customer_segments = drawn
-        invs, evs = [], []
+        invs: list[dict] = []
+        evs: list[dict] = []
         for i, (spec, event_specs) in enumerate(specs):
             inv = _make_invoice(i, spec, start, currency, "I")
             invs.append(inv)
