@@ -183,6 +183,8 @@ AREAS: dict[str, dict[str, Code]] = {
         "invalid-input": Code("error", "an input that is not valid (raised without a more precise code)"),
         "stdin-closed": Code("error", "standard input is closed but an input was to be read from it"),
         "cannot-write": Code("error", "an output file cannot be written"),
+        "missing-extra": Code("error", "a command needs an optional extra that is not installed "
+                                       "(pip install 'dunning-engine[check]')"),
     },
     "Scenarios and checks (dunning test, dunning check)": {
         "missing-key": Code("error", "a scenario file or case without a key it needs"),

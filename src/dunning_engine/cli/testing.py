@@ -102,8 +102,11 @@ def check(policy: str, examples: int, seed: str, max_invoices: int, max_events: 
     try:
         import hypothesis  # noqa: F401 - the optional extra [check]: say so plainly if it is missing
     except ImportError:
-        click.echo("error: dunning check needs Hypothesis: pip install 'dunning-engine[check]'", err=True)
-        sys.exit(1)
+        from ..errors import DunningError
+
+        missing = DunningError("error: dunning check needs Hypothesis: pip install 'dunning-engine[check]'")
+        missing.code = "missing-extra"
+        raise missing from None  # printed by the group, as text or in the JSON document
     from ..testing.fuzz import check_policy
 
     if seed == "random":
