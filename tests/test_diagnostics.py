@@ -425,11 +425,13 @@ def test_the_example_of_the_docs_is_what_lint_prints(tmp_path, monkeypatch):
 
 
 def test_check_without_hypothesis_is_a_document_too():
+    import os
     import subprocess
     import sys
 
     code = ("import sys; sys.modules['hypothesis'] = None; sys.argv = ['dunning', 'check', sys.argv[1], '--format', "
             "'json']; from dunning_engine.cli.main import main; main()")
-    r = subprocess.run([sys.executable, "-c", code, POLICY], capture_output=True, text=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    r = subprocess.run([sys.executable, "-c", code, POLICY], capture_output=True, text=True, env=env)
     doc = check_document(r.stdout, "check", r.returncode)
     assert [d["code"] for d in doc["diagnostics"]] == ["missing-extra"] and r.stderr == ""
