@@ -316,6 +316,8 @@ def work(tmp_path, monkeypatch):
     (tmp_path / "bad.yaml").write_text("policy: bad\nstates: {a: {initial: tru}}\ncurrency: CLP\n")
     (tmp_path / "ugly.dunning").write_text(Path(DSL).read_text().replace("policy ", "policy  ", 1))
     shutil.copy(DEFECTS, tmp_path / "defects.yaml")
+    (tmp_path / "neg.yaml").write_text("policy: neg\ncurrency: USD\ninvariants:\n  impossible: balance < 0\n"
+                                       "states:\n  open: {initial: true}\n")
     # an invoice without an amount (an empty cell is an absent value)
     (tmp_path / "inv.csv").write_text((EX / "invoices.csv").read_text() + "F-9,C-ACME,,CLP,2026-01-01,2026-01-31,x\n")
     return tmp_path
@@ -338,6 +340,7 @@ CASES = [
     ("test", ["nowhere"], 1, {"codes": {"cannot-read"}}),
     ("check", [POLICY, "-n", "1", "--days", "40"], 0, {"codes": set()}),
     ("check", ["bad.yaml", "-n", "1"], 1, {"codes": {"wrong-type"}}),
+    ("check", ["neg.yaml", "-n", "3"], 1, {"codes": {"invariant-violated"}}),
     ("explain", [*EXPLAIN[1:], "--case", "F-1002"], 0, {"trace": True}),
     ("explain", [*EXPLAIN[1:], "--case", "F-10"], 1, {"codes": {"unknown-case"}}),
     ("explain", ["bad.yaml", "--invoices", "inv.csv", "--until", "2026-07-31", "--case", "F-1"], 1,
