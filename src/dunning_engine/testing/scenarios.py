@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..errors import Location, PolicyError, PolicyErrors, did_you_mean
+from ..vocabulary import ACTIONS
 
 __all__ = [
     "SCENARIO_SUFFIX",
@@ -638,19 +639,18 @@ class _Loader:
         return out
 
     def expected(self, m, policy) -> Expected | None:
-        from ..policy import ir
-        from ..policy.build import ACTION_PARAMS
+        from ..vocabulary import ACTION_KINDS
 
         before = len(self.errors)
         fields = {}
         kind = None
         if m.get("type") is not None:
             kind = self.text(m.get("type"), "type")
-            if kind is not None and kind not in ir.ACTION_KINDS:
+            if kind is not None and kind not in ACTION_KINDS:
                 self.error(m.get("type"), f"unknown action type '{kind}'",
-                           did_you_mean(kind, ir.ACTION_KINDS) or f"actions: {', '.join(ir.ACTION_KINDS)}")
-        params = set(ACTION_PARAMS.get(kind, ())) if kind in ACTION_PARAMS else {
-            p for spec in ACTION_PARAMS.values() for p in spec}
+                           did_you_mean(kind, ACTION_KINDS) or f"actions: {', '.join(ACTION_KINDS)}")
+        params = set(ACTIONS[kind].param_names) if kind in ACTIONS else {
+            p for spec in ACTIONS.values() for p in spec.param_names}
         known = set(ACTION_FIELDS) | set(MATCH_KEYS) | params | set(OUTPUT_PARAMS)
         for k, v in m.items:
             key = k.text
@@ -848,7 +848,7 @@ def _same_instant(want: str, got: str, tz) -> bool:
 # ----------------------------------------------------------------------------- timelines and diffs
 
 _BULKY = {"schedule", "base", "computed", "total", "explain"}
-_MAIN = {"remind": "template", "task": "kind", "escalate": "to", "custom": "name"}
+_MAIN = {name: spec.main for name, spec in ACTIONS.items() if spec.main}
 
 
 def summarize_action(a: dict) -> str:
