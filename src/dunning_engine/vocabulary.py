@@ -158,8 +158,8 @@ class Param:
     """A parameter of an action kind.
 
     ``option`` is its DSL option word (``via``, ``of``, ...), written after the action's head in
-    any order; a parameter without one is written in the head (``ActionKind.head``) or, for an
-    expression map, after ``with``. ``form`` is the option as messages show it. ``expects`` is
+    any order (an expression map, after its word: ``with NAME = EXPR, ...``); a parameter without
+    one is written in the head (``ActionKind.head``). ``form`` is the option as messages show it. ``expects`` is
     what a message says is missing after the parameter's DSL word (``(what, example)``) where that
     differs from the word's meaning elsewhere (``max`` of a fee is an amount, of ``every`` a count).
     """
@@ -323,7 +323,7 @@ _ACTIONS = (
     ActionKind(
         "custom",
         (_p("name", TEXT, required=True),
-         _p("params", EXPRESSION_MAP)),
+         _p("params", EXPRESSION_MAP, option="with", form="with NAME = EXPR, ...")),
         dsl="custom", head="{name}", reads_case=True, main="name"),
 )
 
