@@ -12,7 +12,7 @@ from ..errors import did_you_mean
 from ..vocabulary import DERIVED_EVENTS, EVENT_TYPES
 from . import ir
 from .build_actions import ActionChecks
-from .nodes import MapNode, Node, ScalarNode, SeqNode
+from .nodes import Node, ScalarNode, SeqNode
 
 __all__ = ["RuleChecks", "RESERVED_STATE_NAMES", "RULE_KEYS", "STATE_KEYS"]
 
