@@ -115,7 +115,7 @@ def dsl_parser() -> Any:
 
 
 def _decode(data: bytes, name: str | None) -> str:
-    from .yaml_source import _decode as decode_utf8
+    from .yaml_errors import decode_utf8
 
     return decode_utf8(data, name)
 
