@@ -349,10 +349,13 @@ def needs_case_values(kind: str, params: Iterable[str]) -> bool:
     return any((p := spec.param(name)) is not None and p.is_expression for name in params)
 
 
+_CONTACT = {a.name: a.contact for a in _ACTIONS if a.contact is not None}
+
+
 def contact_channels(kind: str, params: Mapping[str, Any]) -> list[str] | None:
     """The channels through which an action of ``kind`` with ``params`` contacts the customer
     (each once, in order), or None when it is no contact (``params``: the policy's or the output's)."""
-    contact = ACTIONS[kind].contact if kind in ACTIONS else None
+    contact = _CONTACT.get(kind)
     if contact == "via":
         return list(dict.fromkeys(params.get("via") or DEFAULT_CHANNELS))
     if contact == "kind":

@@ -29,6 +29,7 @@ from typing import Any, Iterator
 
 from ..errors import Location, PolicyError
 from ..policy import ir
+from ..vocabulary import contact_channels
 from . import packs_of
 
 __all__ = ["compliance_warnings", "CODES"]
@@ -135,6 +136,7 @@ def _check_fee_days(policy: ir.Policy, warnings: list) -> None:
             fees = _fees(s.on_enter)
             if not fees:
                 continue
+            days: list[int | None]
             if s.initial:
                 days = [None]
             else:
@@ -150,11 +152,7 @@ def _check_fee_days(policy: ir.Policy, warnings: list) -> None:
 
 
 def _channels(action: ir.Action) -> list[str] | None:
-    if action.kind == "remind":
-        return list(dict.fromkeys(action.get("via") or ("email",)))
-    if action.kind == "task" and action.get("kind") in ("call", "visit"):
-        return [action.get("kind")]
-    return None
+    return contact_channels(action.kind, action.param_dict)
 
 
 def _rule_name(lim) -> str:
@@ -168,8 +166,7 @@ def _check_frequency(policy: ir.Policy, rules, limits, warnings: list) -> None:
         if not isinstance(trig, ir.Every) or trig.duration.fixed_days is None:
             continue
         every = trig.duration.fixed_days
-        contacts = [(a, _channels(a)) for a in rule.do]
-        contacts = [(a, rules.fit(ch)) for a, ch in contacts if ch]
+        contacts = [(a, rules.fit(ch)) for a in rule.do if (ch := _channels(a))]
         if not contacts or every <= 0:
             continue
         for lim in limits:
