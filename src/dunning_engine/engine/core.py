@@ -23,7 +23,8 @@ from typing import Any, Iterable, Iterator
 
 from ..errors import DunningError, EngineError, RecordError
 from ..policy import ir
-from ..values import Duration, Money, Percent, quantize
+from ..records.rules import check_customer, check_event, check_invoice
+from ..values import Duration, Money, Percent, check_amount, quantize
 from .actions import build_action
 from .clock import FIRST_DAY, LAST_DAY, NEVER, DateOutOfRange
 from .compiled import PREVIOUS, RETURN, CompiledPolicy, CRule
@@ -178,6 +179,7 @@ class Engine:
 
     # ------------------------------------------------------------------ input
     def add_customer(self, customer: Customer) -> None:
+        customer = check_customer(customer)  # as it is when a reader built it; RecordError naming the field
         known = self.customers.get(customer.id)
         if known is not None:
             known.attrs.update(customer.attrs)
@@ -214,6 +216,7 @@ class Engine:
 
     def add_invoice(self, invoice: Invoice, start: int | None = None, origin: tuple | None = None) -> None:
         """Add an invoice; its case starts at ``issued`` 00:00 local (or at ``start``, an instant)."""
+        invoice = check_invoice(invoice, self.cp.currency)  # as it is when a reader built it; else RecordError
         if origin is None:
             origin = invoice.origin
         if invoice.id in self.invoice_case:
@@ -280,6 +283,8 @@ class Engine:
         def reject(msg: str, field: str | None = None, help: str | None = None):
             return RecordError(msg, file=event.origin[0], line=event.origin[1], field=field, help=help)
 
+        event = check_event(event, self.clock.tz, self.cp.currency)  # as it is when a reader built it
+
         if event.id is not None:
             if event.id in self._event_ids:
                 self.duplicates += 1
@@ -297,9 +302,14 @@ class Engine:
             if case is None:
                 raise reject(f"unknown invoice '{event.invoice}'", "invoice",
                              "the invoice must be in --invoices or issued by an earlier invoice_issued event")
-            if event.currency is not None and event.currency != case.ledgers[event.invoice].currency:
+            if event.currency is not None and event.currency != case.currency:  # one currency a case
                 raise reject(f"currency {event.currency} does not match invoice {event.invoice} in "
-                             f"{case.ledgers[event.invoice].currency}", "currency")
+                             f"{case.currency}", "currency")
+            if event.amount is not None and event.currency is None:  # decimals of the invoice's currency
+                try:
+                    check_amount(event.amount, case.currency)
+                except ValueError as e:
+                    raise reject(str(e), "amount") from None
             if case.scope_invoice:
                 event.invoice = case.id  # the equal string the case already holds: one copy per invoice
             self._push_event(case, t, event)

@@ -33,7 +33,7 @@ from typing import Any
 
 from ..errors import Location, PolicyError, PolicyErrors, Source
 from ..policy import ir
-from ..values import parse_decimal
+from ..values import check_amount, parse_decimal
 
 __all__ = ["load_rates", "install_rates", "read_rate_csv", "check_rate_files", "MAX_RATE_BYTES"]
 
@@ -111,6 +111,10 @@ def read_rate_csv(path: str | os.PathLike, name: str = "", *, shown: str | None 
             raise bad(lineno, col, f"'{value_text}' is not a decimal number",
                       help="write values with a dot and no thousands separator, e.g. 39145.12",
                       length=max(1, len(value_text))) from None
+        try:
+            check_amount(value)  # at most 18 digits before the point (SPEC §12)
+        except ValueError as e:
+            raise bad(lineno, col, str(e), length=max(1, len(value_text))) from None
         if day in rows:
             raise bad(lineno, 1, f"{day.isoformat()} appears twice (first on line {rows[day][1]})", length=len(first))
         rows[day] = (value, lineno)

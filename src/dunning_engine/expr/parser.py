@@ -18,7 +18,7 @@ from importlib import resources
 from typing import Any, Callable
 
 from ..errors import Location, Origin, PolicyError, Source
-from ..values import Duration, Percent, is_currency
+from ..values import Duration, Percent, check_amount, is_currency
 from . import ast as A
 
 __all__ = [
@@ -406,16 +406,23 @@ class _Converter:
         if not is_currency(code):
             raise self.error(f"unknown currency code '{code}'", start + m.start(2), 3,
                              help="write an ISO 4217 code, e.g. CLP, USD, EUR")
-        return A.MoneyLit(Decimal(m.group(1)), code, **pos)
+        return A.MoneyLit(self.decimal(m.group(1), start), code, **pos)
+
+    def decimal(self, text: str, start: int) -> Decimal:
+        """The number written ``text`` (at ``start``), within the limits of SPEC §12."""
+        try:
+            return check_amount(Decimal(text))
+        except ValueError as e:
+            raise self.error(str(e), start, len(text)) from None
 
 
 _LITERAL_RULES: dict[str, Callable[[_Converter, str, int, dict[str, int]], A.Node]] = {
-    "number": lambda c, tok, start, pos: A.Number(Decimal(tok), **pos),
+    "number": lambda c, tok, start, pos: A.Number(c.decimal(tok, start), **pos),
     "string": _Converter.string,
     "date": _Converter.date,
     "datetime": _Converter.datetime,
     "duration": _Converter.duration,
-    "percent": lambda c, tok, start, pos: A.PercentLit(Percent(Decimal(tok[:-1])), **pos),
+    "percent": lambda c, tok, start, pos: A.PercentLit(Percent(c.decimal(tok[:-1], start)), **pos),
     "money": _Converter.money,
     "true": lambda c, tok, start, pos: A.Bool(True, **pos),
     "false": lambda c, tok, start, pos: A.Bool(False, **pos),

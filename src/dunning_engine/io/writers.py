@@ -13,7 +13,8 @@ is, no spaces. Values that JSON has no type for are written as text:
 ``Duration``        ``"3 days"``
 tuple, set          a list (a set sorted, for determinism)
 ``ZoneInfo``        its IANA name
-other dataclasses   an object of their fields
+other dataclasses   an object of their fields (not those left out of their repr,
+                    such as a record's ``origin``)
 ==================  ======================================================
 """
 
@@ -72,7 +73,7 @@ def _default(obj: Any) -> Any:
     if isinstance(obj, ZoneInfo):
         return obj.key
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.repr}
     raise TypeError(f"cannot write a {type(obj).__name__} as JSON")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-from ..values import parse_decimal
+from ..values import check_amount, parse_decimal
 from ..vocabulary import WEEKDAYS, compliance_pack_names
 from . import ir
 from .build_values import Checker
@@ -112,7 +112,7 @@ class ContactChecks(Checker):
                 if vs is None:
                     continue
                 try:
-                    rows.append((day, parse_decimal(vs.text)))
+                    rows.append((day, check_amount(parse_decimal(vs.text))))
                 except ValueError as e:
                     self.error(vs, str(e))
             tables.append(ir.RateTable(name=name.text, values=tuple(sorted(rows))))
