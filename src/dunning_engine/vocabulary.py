@@ -111,10 +111,11 @@ _EVENTS = (
     EventType("hold", (), ("invoice", "customer", "reason")),
     EventType("release", (), ("invoice", "customer")),
     EventType("invoice_cancelled", ("invoice",), ("reason",)),
-    EventType("promise_kept", (), ("date", "amount"), derived=True),
-    EventType("promise_broken", (), ("date", "amount"), derived=True),
-    EventType("plan_installment_missed", (), ("installment", "date", "amount"), derived=True),
-    EventType("plan_completed", (), ("installments", "paid_count", "missed_count"), derived=True),
+    EventType("promise_kept", (), ("invoice", "customer", "date", "amount"), derived=True),
+    EventType("promise_broken", (), ("invoice", "customer", "date", "amount"), derived=True),
+    EventType("plan_installment_missed", (), ("invoice", "customer", "installment", "date", "amount"), derived=True),
+    EventType("plan_completed", (), ("invoice", "customer", "installments", "paid_count", "missed_count"),
+              derived=True),
 )
 
 EVENTS: Mapping[str, EventType] = MappingProxyType({e.name: e for e in _EVENTS})
