@@ -82,6 +82,16 @@ def test_events_channels_and_packs_are_one_list_each():
     assert set(V.EVENT_TYPES).isdisjoint(V.DERIVED_EVENTS)
 
 
+def test_expressions_know_the_fields_of_every_input_event():
+    from dunning_engine.expr.schema import EVENT
+
+    typed = {name for name, _ in EVENT.fields}
+    assert {"type", "at", "id"} <= typed
+    for event in V.EVENTS.values():
+        if not event.derived:
+            assert set(event.fields) <= typed, event.name
+
+
 def test_the_test_strategies_draw_every_input_event_but_invoice_issued():
     pytest.importorskip("hypothesis")
     from dunning_engine.testing.strategies import EVENT_TYPES

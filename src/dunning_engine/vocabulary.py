@@ -5,8 +5,16 @@ compliance pack reads it here: the policy builder (which parameters an action ta
 which are required), the DSL reader and its messages (how an action is spelled, which option words
 go with it), the printers (how each parameter is written back), the IR, the compiler and the engine
 (which actions carry money, which contact the customer), the record readers (event types and their
-fields, channels) and the test strategies. Adding an action or an event starts here;
-``tests/test_vocabulary.py`` checks that the grammar and the docs' tables agree with it.
+fields, channels) and the test strategies. ``tests/test_vocabulary.py`` checks that the grammar
+and the docs' tables agree with it.
+
+Adding an action kind: an :class:`ActionKind` below (its parameters, their types, its DSL head and
+option words), its rule in ``grammar/dsl.lark`` (the head as written here, then ``option*``), its
+rows in the actions tables of ``docs/policy-language.md`` and ``docs/dsl.md``, and what it does in
+``engine/actions.py``. Checking, reading, printing and describing it need nothing more, but the
+checks of amounts that are particular to a kind (``policy/build_actions.py``). Adding an input event:
+an :class:`EventType`, its row in the events table of ``docs/policy-language.md``, its handling in
+the engine (``engine/core.py``) and, when it has fields of its own, in ``records/rules.py``.
 
 This module imports nothing of the library but ``values``, so ``policy``, ``engine``, ``io`` and
 ``compliance`` may all import it.
@@ -14,7 +22,7 @@ This module imports nothing of the library but ``values``, so ``policy``, ``engi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
@@ -160,9 +168,10 @@ class Param:
 
     ``option`` is its DSL option word (``via``, ``of``, ...), written after the action's head in
     any order (an expression map, after its word: ``with NAME = EXPR, ...``); a parameter without
-    one is written in the head (``ActionKind.head``). ``form`` is the option as messages show it. ``expects`` is
-    what a message says is missing after the parameter's DSL word (``(what, example)``) where that
-    differs from the word's meaning elsewhere (``max`` of a fee is an amount, of ``every`` a count).
+    one is written in the head (``ActionKind.head``). ``form`` is the option as messages show it.
+    ``expects`` is what a message says is missing after the parameter's DSL word (``(what,
+    example)``) where that differs from the word's meaning elsewhere (``max`` of a fee is an
+    amount, of ``every`` a count). ``default`` is what the engine uses when it is not written.
     """
 
     name: str
@@ -205,10 +214,10 @@ class ActionKind:
     one_of: tuple[str, ...] = ()
     one_of_help: str | None = None
     main: str | None = None
-    _by_name: dict[str, Param] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        self._by_name.update((p.name, p) for p in self.params)
+    @cached_property
+    def _by_name(self) -> dict[str, Param]:
+        return {p.name: p for p in self.params}
 
     def param(self, name: str) -> Param | None:
         return self._by_name.get(name)
@@ -217,11 +226,11 @@ class ActionKind:
         """The default of parameter ``name`` (KeyError when the kind has no such parameter)."""
         return self._by_name[name].default
 
-    @property
+    @cached_property
     def param_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params)
 
-    @property
+    @cached_property
     def required(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params if p.required)
 

@@ -30,6 +30,8 @@ DEFAULT_PLAN_EVERY: Duration = ACTIONS["offer_plan"].param_default("every")
 _FEE_OF: str = ACTIONS["fee"].param_default("of")
 _INTEREST_BASIS: int = ACTIONS["interest"].param_default("basis")
 _INTEREST_ON: str = ACTIONS["interest"].param_default("on")
+# Kinds whose output parameters are the ones the policy wrote, in canonical order.
+_AS_WRITTEN = {kind: ACTIONS[kind].param_names for kind in ("escalate", "task")}
 
 
 def _money(engine, case, value: Any, what: str) -> Decimal:
@@ -79,10 +81,8 @@ def build_action(engine, case, action: ir.Action, ctx, t: int) -> dict | None:
         return _discount(engine, case, p, ctx)
     if kind == "offer_plan":
         return _offer_plan(engine, case, p, ctx)
-    if kind == "escalate":
-        return {"params": {k: p[k] for k in ("to", "note") if k in p}}
-    if kind == "task":
-        return {"params": {k: p[k] for k in ("kind", "assign", "note") if k in p}}
+    if kind in _AS_WRITTEN:  # escalate, task: their parameters as written
+        return {"params": {k: p[k] for k in _AS_WRITTEN[kind] if k in p}}
     if kind in ("suspend", "resume"):
         return {"params": {}}
     if kind == "write_off":
