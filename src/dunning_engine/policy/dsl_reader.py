@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from ..errors import Location, PolicyError
-from ..vocabulary import ACTIONS, PERCENT, Param
+from ..vocabulary import ACTIONS, PERCENT
 from .nodes import MapNode, Node, NodeFactory, ScalarNode, SeqNode
 
 __all__ = ["Reader"]
@@ -371,18 +371,17 @@ class Reader:
             name = names[0]
             if len(names) > 1:  # a percent or an amount, told apart by the value's type
                 percent = isinstance(value, ScalarNode) and self.is_percent(value)
-                name = next(n for n in names if (spec.param(n) or _NO_PARAM).type == PERCENT) if percent \
-                    else next(n for n in names if (spec.param(n) or _NO_PARAM).type != PERCENT)
+                name = next(n for n in names if (p := spec.param(n)) is not None and (p.type == PERCENT) == percent)
             params.add(self.key(name, word), value)
         rest = kids[i:]
         if rest and not hasattr(rest[0], "data"):  # custom "NAME" with KEY = EXPR, ...
             with_kw = rest[0]
             param = spec.options[str(with_kw)]
             given = self.f.mapping(with_kw.start_pos, with_kw.end_pos)
-            for p in rest[1:]:
-                pname = self.word(p.children[0])
-                if self.once(given, pname.text, p.children[0].children[0], f"the parameter '{pname.text}'"):
-                    given.add(pname, self.exp(p.children[1]))
+            for item in rest[1:]:
+                pname = self.word(item.children[0])
+                if self.once(given, pname.text, item.children[0].children[0], f"the parameter '{pname.text}'"):
+                    given.add(pname, self.exp(item.children[1]))
             params.add(self.key(param.name, with_kw), given)
             rest = []
         allowed = spec.options
@@ -399,5 +398,3 @@ class Reader:
                 params.add(self.key(key, kw), self.value(val))
         return node
 
-
-_NO_PARAM = Param("", "")
