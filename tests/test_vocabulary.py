@@ -272,3 +272,19 @@ def test_the_actions_table_of_the_dsl_doc_agrees():
 
 def test_the_compliance_doc_has_every_pack():
     assert re.findall(r"^### (\S+) — ", COMPLIANCE_DOC, re.M) == list(V.compliance_pack_names())
+
+
+def test_explanations_do_not_load_the_printers():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from dunning_engine import load_policy, simulate\n"
+            "p = load_policy('policies/b2b_friendly_cl.yaml')\n"
+            "r = simulate(p, explain=True, until='2026-03-31', invoices=[{'id': 'A', 'customer': 'C', "
+            "'amount': '100000', 'issued': '2026-01-01', 'due': '2026-01-31'}])\n"
+            "assert any('explain' in a for a in r.actions)\n"
+            "loaded = [m for m in ('printer', 'print_dsl', 'print_yaml', 'comments') "
+            "if 'dunning_engine.policy.' + m in sys.modules]\n"
+            "assert not loaded, loaded\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
