@@ -213,6 +213,7 @@ class Checker:
             raise self.error("event.* is only available in 'on:' rules", node,
                              help="read the event in a rule with 'on: EVENT'")
         if t is None:
+            help: str | None
             if name in CUSTOMER_SCOPE_VARIABLES:
                 help = f"'{name}' is only available with scope: customer"
             elif name in FUNCTIONS:
@@ -227,7 +228,7 @@ class Checker:
         name = node.name
         at = {"start": node.name_start, "length": len(name)} if node.name_start >= node.start else {}
         if name.startswith("_"):
-            raise self.error("names starting with '_' are not allowed", node, **at)
+            raise self.error("names starting with '_' are not allowed", node, None, **at)
         if isinstance(obj_t, RecordType):
             t = obj_t.field(name)
             if t is None:
@@ -336,7 +337,7 @@ class Checker:
             merged = self.merge_money(node, lt, rt)  # type: ignore[arg-type]
             return NUMBER if op == "/" else merged
         result = _ARITH.get((op, lk, rk))
-        if result == "money":
+        if isinstance(result, str):  # "money": the money operand's type
             return lt if lk == "money" else rt
         if result is not None:
             return result

@@ -92,8 +92,8 @@ class _Compiler:
         return fn, const
 
     def _compile(self, node: A.Node) -> tuple[Fn, Any]:
-        currency = self.analysis.money_literals.get(id(node), False)
-        if currency is not False:
+        if id(node) in self.analysis.money_literals:  # a number literal read as money (None: a zero, of either currency)
+            currency = self.analysis.money_literals[id(node)]
             value = literal_number(node)
             assert value is not None
             const: Any = value if currency is None else Money(value, currency)
@@ -318,6 +318,10 @@ class Expression:
     canonical: str
     variables: frozenset[str]
     rates: frozenset[str]
+    _fn: Fn
+    _const: Any
+    _locate: Origin
+    _parts: dict[int, Fn]
 
     def __init__(self, text: str, node: A.Node, type: Type, fn: Fn, const: Any, locate: Origin,
                  rates: frozenset[str] = frozenset(), parts: dict[int, Fn] | None = None) -> None:

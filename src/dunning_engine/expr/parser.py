@@ -87,7 +87,8 @@ def parse(text: str, origin: Origin | None = None) -> A.Node:
     except UnexpectedToken as e:
         raise _token_error(e, text, locate) from None
     except UnexpectedCharacters as e:
-        raise _char_error(text, e.pos_in_stream, locate) from None
+        # (lark declares pos_in_stream None on the base class; UnexpectedCharacters sets the offset)
+        raise _char_error(text, e.pos_in_stream, locate) from None  # type: ignore[arg-type]
     except (UnexpectedInput, LarkError) as e:  # pragma: no cover - defensive
         raise PolicyError(f"invalid expression: {e}", locate(0, len(text))) from None
     return node_from_tree(tree, locate)
@@ -212,7 +213,7 @@ def _token_error(e: Any, text: str, locate: Locator) -> PolicyError:
         return err("unexpected ')'", "there is no '(' to close")
     if kind == "_RSQB" and _unbalanced(text, pos, "[", "]") <= 0:
         return err("unexpected ']'", "there is no '[' to close")
-    if kind == "NAME" and prev_kind == "NUMBER" and "." not in prev_text:
+    if kind == "NAME" and prev_kind == "NUMBER" and prev_text is not None and "." not in prev_text:
         from .check import unknown_duration_unit
 
         unit = unknown_duration_unit(text, pos)
@@ -284,7 +285,8 @@ def node_from_tree(tree: Any, locate: Locator, base: int = 0) -> A.Node:
     from lark import Token
 
     if isinstance(tree, Token):  # pragma: no cover - every alternative is aliased
-        raise PolicyError("invalid expression", locate(tree.start_pos - base, len(tree)))
+        # (a token of this parser always has its start_pos, though lark types it Optional)
+        raise PolicyError("invalid expression", locate(tree.start_pos - base, len(tree)))  # type: ignore[operator]
     d, deepest = _tree_depth(tree)
     if d > MAX_DEPTH:
         m = deepest.meta

@@ -244,7 +244,7 @@ def raw_record(item: Any) -> Any:
 
 
 def record_stream(fmt: str | None, items: Iterator[tuple[int, Any]], kind: str,
-                  required_columns: tuple[str, ...]) -> Iterator[tuple[int | None, Any, Any, str | None]]:
+                  required_columns: tuple[str, ...]) -> Iterator[tuple[int | None, Any, Any, bytes | None]]:
     """The records of a source (see the module's docstring); ``fmt`` None guesses it."""
     if fmt is None:
         # Events are JSONL whatever they look like; invoices and customers may be either.
@@ -280,7 +280,7 @@ def _jsonl_records(items: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any,
             if type(value) is not dict:
                 yield lineno, item, Reject(f"expected a JSON object {{...}}, got {json_type(value)}"), None
                 continue
-            yield lineno, item, value, item if type(item) is bytes else item.encode()
+            yield lineno, item, value, item if isinstance(item, bytes) else item.encode()
         elif _is_record(item):
             yield lineno, item, item, None
         elif isinstance(item, _Unreadable):

@@ -15,7 +15,7 @@ import sys
 from decimal import Decimal
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo, available_timezones
 
 from ..errors import did_you_mean
@@ -100,20 +100,21 @@ def parse_instant(text: str, tz: ZoneInfo) -> _dt.datetime:
 
 
 def _in_zone(value: _dt.datetime, tz: ZoneInfo, shown: Any) -> _dt.datetime:
+    placed: _dt.datetime | None
     try:
         if value.tzinfo is None:
             if _steady_day(tz, value.date()):
-                value = value.replace(tzinfo=tz)  # no clock change that day: every local time exists once
+                placed = value.replace(tzinfo=tz)  # no clock change that day: every local time exists once
             else:
                 # Round trip through UTC so that a non-existent local time becomes a real instant.
-                value = value.replace(tzinfo=tz).astimezone(_dt.timezone.utc).astimezone(tz)
+                placed = value.replace(tzinfo=tz).astimezone(_dt.timezone.utc).astimezone(tz)
         else:
-            value = value.astimezone(tz)
+            placed = value.astimezone(tz)
     except (OverflowError, ValueError):
-        value = None
-    if value is None or not FIRST_YEAR <= value.year <= LAST_YEAR:
+        placed = None
+    if placed is None or not FIRST_YEAR <= placed.year <= LAST_YEAR:
         raise ValueError(f"'{shown}' is out of the supported range of dates (years {FIRST_YEAR} to {LAST_YEAR})")
-    return value
+    return placed
 
 
 def instant(value: Any, tz: ZoneInfo) -> _dt.datetime:
@@ -172,6 +173,12 @@ def parse_date(text: Any) -> _dt.date:
     return day
 
 
+@overload
+def date_field(rec: dict, name: str, field: str, *, required: Literal[True] = ...) -> _dt.date: ...
+@overload
+def date_field(rec: dict, name: str, field: str, *, required: bool) -> _dt.date | None: ...
+
+
 def date_field(rec: dict, name: str, field: str, *, required: bool = True) -> _dt.date | None:
     value = rec.get(name)
     if value is None:
@@ -187,6 +194,12 @@ def date_field(rec: dict, name: str, field: str, *, required: bool = True) -> _d
 
 
 # --------------------------------------------------------------------------- text, money, currency
+
+
+@overload
+def text_field(rec: dict, name: str, *, required: Literal[True], prefix: str = "") -> str: ...
+@overload
+def text_field(rec: dict, name: str, *, required: bool, prefix: str = "") -> str | None: ...
 
 
 def text_field(rec: dict, name: str, *, required: bool, prefix: str = "") -> str | None:

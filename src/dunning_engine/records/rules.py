@@ -404,7 +404,7 @@ def _event_record(event: Event) -> dict:
     return rec
 
 
-def record_of(record: Any, kind: type) -> dict:
+def record_of(record: Any, kind: type[Invoice] | type[Event] | type[Customer]) -> dict:
     """The record to check for ``record``, a ``kind`` object built in code or a dict; Reject otherwise."""
     if isinstance(record, Mapping):
         return dict(record)
@@ -421,7 +421,7 @@ def record_of(record: Any, kind: type) -> dict:
     raise Reject(f"expected {article} {kind.__name__} or a dict, not {type(record).__name__}")
 
 
-def _checked(record: Any, kind: type, build) -> Any:
+def _checked(record: Any, kind: type[Invoice] | type[Event] | type[Customer], build) -> Any:
     """``build`` applied to ``record`` (unless already checked), with a Checked origin; RecordError if invalid."""
     origin = getattr(record, "origin", None)
     if type(origin) is Checked:

@@ -128,8 +128,8 @@ def _at(day: _dt.date, hour: int) -> str:
 
 def _part(inv: dict, percent: int) -> str:
     amount = Decimal(inv["amount"])
-    exponent = amount.as_tuple().exponent
-    exp = -exponent if isinstance(exponent, int) and exponent < 0 else 0  # amounts are finite
+    exponent = amount.as_tuple().exponent  # an int: the amounts drawn are finite
+    exp = -exponent if isinstance(exponent, int) and exponent < 0 else 0
     value = (amount * percent / 100).quantize(Decimal(1).scaleb(-exp))
     if value <= 0:
         value = Decimal(1).scaleb(-exp)
