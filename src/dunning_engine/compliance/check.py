@@ -31,6 +31,7 @@ from typing import Any, Iterator
 from ..codes import CODES as _REGISTRY
 from ..errors import Location, PolicyError
 from ..policy import ir
+from ..vocabulary import contact_channels
 from . import packs_of
 
 __all__ = ["compliance_warnings", "CODES"]
@@ -147,11 +148,7 @@ def _check_fee_days(policy: ir.Policy, warnings: list) -> None:
 
 
 def _channels(action: ir.Action) -> list[str] | None:
-    if action.kind == "remind":
-        return list(dict.fromkeys(action.get("via") or ("email",)))
-    if action.kind == "task" and action.get("kind") in ("call", "visit"):
-        return [action.get("kind")]
-    return None
+    return contact_channels(action.kind, action.param_dict)
 
 
 def _rule_name(lim) -> str:

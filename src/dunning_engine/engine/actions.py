@@ -19,13 +19,19 @@ from typing import Any
 from ..errors import EngineError
 from ..policy import ir
 from ..values import Duration, Money, Percent, minor_units, quantize
+from ..vocabulary import ACTIONS, DEFAULT_CHANNELS, MONEY_ACTIONS
 from .clock import LAST_DAY, DateOutOfRange, check_day
 
 __all__ = ["build_action", "plan_schedule"]
 
 ZERO = Decimal(0)
-DEFAULT_PLAN_EVERY = Duration(30, "days")
-MONEY_ACTIONS = frozenset({"fee", "interest", "discount", "offer_plan", "write_off"})
+# The defaults of parameters the author did not write (the vocabulary's).
+DEFAULT_PLAN_EVERY: Duration = ACTIONS["offer_plan"].param_default("every")
+_FEE_OF: str = ACTIONS["fee"].param_default("of")
+_INTEREST_BASIS: int = ACTIONS["interest"].param_default("basis")
+_INTEREST_ON: str = ACTIONS["interest"].param_default("on")
+# Kinds whose output parameters are the ones the policy wrote, in canonical order.
+_AS_WRITTEN = {kind: ACTIONS[kind].param_names for kind in ("escalate", "task")}
 
 
 def _money(engine, case, value: Any, what: str) -> Decimal:
@@ -60,7 +66,7 @@ def build_action(engine, case, action: ir.Action, ctx, t: int) -> dict | None:
     kind = action.kind
     p = action.param_dict
     if kind == "remind":
-        params: dict[str, Any] = {"template": p["template"], "via": list(p.get("via") or ("email",))}
+        params: dict[str, Any] = {"template": p["template"], "via": list(p.get("via") or DEFAULT_CHANNELS)}
         if "to" in p:
             params["to"] = _eval(p["to"], ctx)
         case.reminders += 1
@@ -77,10 +83,8 @@ def build_action(engine, case, action: ir.Action, ctx, t: int) -> dict | None:
         return _discount(engine, case, p, ctx)
     if kind == "offer_plan":
         return _offer_plan(engine, case, p, ctx)
-    if kind == "escalate":
-        return {"params": {k: p[k] for k in ("to", "note") if k in p}}
-    if kind == "task":
-        return {"params": {k: p[k] for k in ("kind", "assign", "note") if k in p}}
+    if kind in _AS_WRITTEN:  # escalate, task: their parameters as written
+        return {"params": {k: p[k] for k in _AS_WRITTEN[kind] if k in p}}
     if kind in ("suspend", "resume"):
         return {"params": {}}
     if kind == "write_off":
@@ -125,7 +129,7 @@ def _fee(engine, case, p: dict, ctx) -> dict | None:
         params: dict[str, Any] = {"amount": amount}
     else:
         pct = _eval(p["percent"], ctx)
-        of = p.get("of", "balance")
+        of = p.get("of", _FEE_OF)
         base = _base(engine, case, led, of)
         amount = base * pct.fraction
         params = {"percent": str(pct), "of": of, "base": base, "computed": amount}
@@ -163,8 +167,8 @@ def _interest(engine, case, p: dict, ctx) -> dict | None:
     """
     cur = case.currency
     rate = _eval(p["annual_rate"], ctx)
-    basis = p.get("basis", 365)
-    on = p.get("on", "principal")
+    basis = p.get("basis", _INTEREST_BASIS)
+    on = p.get("on", _INTEREST_ON)
     today = ctx.today
     if case.scope_invoice:
         ledgers = [case.ledger]

@@ -30,8 +30,9 @@ from zoneinfo import ZoneInfo
 
 from ..errors import RecordError
 from ..records.fields import Reject, parse_date, parse_instant
-from ..records.rules import CHANNELS, EventRules, InvoiceRules, build_customer, record_of
+from ..records.rules import EventRules, InvoiceRules, build_customer, record_of
 from ..records.types import Checked, Customer, Event, Invoice
+from ..vocabulary import CHANNELS
 from .sources import LINE_LIMIT, RECORD_TEXT_LIMIT, display_name, open_source, raw_record, record_stream
 
 # The rules under their former names (tests compare the quick paths with the full checks).

@@ -28,15 +28,14 @@ import orjson
 
 from ..errors import RecordError, did_you_mean
 from ..values import is_currency
+from ..vocabulary import CHANNELS, DERIVED_EVENTS, EVENTS
 from .fields import (DATES, NO_ATTRS, Reject, remember, currency_code, date_field, exact, exact_in, instant,
                      json_type, misspelt, money, parse_date, parse_instant, text_field, timezone_name)
-from .types import EVENT_FIELDS, Checked, Customer, Event, Invoice
+from .types import EVENT_FIELDS, INVOICE_FIELDS, Checked, Customer, Event, Invoice
 
 __all__ = ["InvoiceRules", "EventRules", "build_customer", "check_invoice", "check_event", "check_customer",
            "no_duplicate_keys", "record_of", "CHANNELS", "DERIVED_EVENTS"]
 
-CHANNELS = ("email", "sms", "whatsapp", "letter", "call", "portal")
-DERIVED_EVENTS = ("promise_kept", "promise_broken", "plan_installment_missed", "plan_completed")
 
 # (amount text, currency text) -> (amount, currency code): validated once per distinct pair.
 _AMOUNTS: dict[tuple[str, str], tuple[Decimal, str]] = {}
@@ -44,10 +43,10 @@ _AMOUNTS: dict[tuple[str, str], tuple[Decimal, str]] = {}
 _EVENT_AMOUNTS: dict[str, Decimal] = {}
 _QUICK_EVENTS = frozenset({"payment", "credit_note"})
 _QUICK_EVENT_KEYS = frozenset({"type", "at", "id", "invoice", "amount"})
-_INVOICE_KNOWN = frozenset({"id", "customer", "amount", "currency", "issued", "due"})
+_INVOICE_KNOWN = frozenset(INVOICE_FIELDS)
 _CUSTOMER_TEXT = ("name", "email", "phone", "language", "country", "segment")
 _EVENT_BASE = frozenset({"type", "at", "id", "invoice", "customer"})
-_MONEY_EVENTS = frozenset({"payment", "credit_note", "promise_to_pay"})
+_MONEY_EVENTS = frozenset(e.name for e in EVENTS.values() if "amount" in e.fields and not e.derived)
 _WHAT = {k: f"{'an' if k[0] in 'aeiou' else 'a'} {k} event" for k in EVENT_FIELDS}
 # The fields an event type turns into Event attributes; the others go to Event.fields as given.
 _CONSUMED = {k: _EVENT_BASE

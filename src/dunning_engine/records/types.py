@@ -14,27 +14,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ..vocabulary import EVENT_FIELDS  # type -> (required, optional fields), besides type, at, id
+
 __all__ = ["Invoice", "Customer", "Event", "Checked", "CUSTOMER_FIELDS", "INVOICE_FIELDS", "EVENT_FIELDS"]
 
 INVOICE_FIELDS = ("id", "customer", "amount", "currency", "issued", "due")
 CUSTOMER_FIELDS = ("id", "name", "email", "phone", "language", "country", "timezone", "segment")
-
-# type -> (required fields, optional fields), besides type, at, id
-EVENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "invoice_issued": (("invoice",), ()),
-    "payment": (("invoice", "amount"), ("method", "currency")),
-    "payment_failed": (("invoice",), ("reason",)),
-    "credit_note": (("invoice", "amount"), ("currency", "reason")),
-    "promise_to_pay": (("invoice", "date"), ("amount", "currency")),
-    "dispute_opened": (("invoice",), ("reason",)),
-    "dispute_resolved": (("invoice",), ("outcome",)),
-    "plan_accepted": (("invoice",), ()),
-    "contact_outcome": (("channel", "outcome"), ("invoice", "customer")),
-    "customer_updated": (("customer", "fields"), ()),
-    "hold": ((), ("invoice", "customer", "reason")),
-    "release": ((), ("invoice", "customer")),
-    "invoice_cancelled": (("invoice",), ("reason",)),
-}
 
 
 class Checked(tuple):

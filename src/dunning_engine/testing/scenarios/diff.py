@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from ...vocabulary import ACTIONS
 from .match import local_time, match_action, same, show
 from .model import Expected
 
 __all__ = ["summarize_action", "summarize_expected", "align", "timeline_diff"]
 
 _BULKY = {"schedule", "base", "computed", "total", "explain"}
-_MAIN = {"remind": "template", "task": "kind", "escalate": "to", "custom": "name"}
+_MAIN = {name: spec.main for name, spec in ACTIONS.items() if spec.main}  # the parameter shown first
 
 # A row of the diff: (index of the expected item or None, index of the action or None, the fields that differ).
 Row = tuple[int | None, int | None, list[tuple[str, str, str]]]

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from ...errors import did_you_mean
 from ...policy.nodes import MapNode, Node, ScalarNode
+from ...vocabulary import ACTION_KINDS, ACTIONS
 from .match import decimal_of
 from .model import Expectation, Expected
 from .reader import NodeReader, plain, valid_date, written
@@ -111,20 +112,17 @@ def _items(r: NodeReader, node: Node | None, what: str, policy: Policy | None) -
 
 
 def _expected(r: NodeReader, m: MapNode, policy: Policy | None) -> Expected | None:
-    from ...policy import ir
-    from ...policy.build import ACTION_PARAMS
-
     before = len(r.errors)
     fields = {}
     kind = None
     if m.get("type") is not None:
         kind = r.text(m.get("type"), "type")
-        if kind is not None and kind not in ir.ACTION_KINDS:
+        if kind is not None and kind not in ACTION_KINDS:
             r.error(m.get("type"), f"unknown action type '{kind}'",
-                    did_you_mean(kind, ir.ACTION_KINDS) or f"actions: {', '.join(ir.ACTION_KINDS)}",
+                    did_you_mean(kind, ACTION_KINDS) or f"actions: {', '.join(ACTION_KINDS)}",
                     code="unknown-action")
-    params = set(ACTION_PARAMS.get(kind, ())) if kind in ACTION_PARAMS else {
-        p for spec in ACTION_PARAMS.values() for p in spec}
+    spec = ACTIONS.get(kind) if kind is not None else None
+    params = set(spec.param_names) if spec is not None else {p for a in ACTIONS.values() for p in a.param_names}
     known = set(ACTION_FIELDS) | set(MATCH_KEYS) | params | set(OUTPUT_PARAMS)
     for k, v in m.items:
         key = k.text
