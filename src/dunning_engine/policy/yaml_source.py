@@ -353,26 +353,6 @@ class _Builder:
 # ---------------------------------------------------------------------------
 
 
-def _decode(data: bytes, name: str | None) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad = exc.start
-        line_start = data.rfind(b"\n", 0, bad) + 1
-        line = data.count(b"\n", 0, bad) + 1
-        column = len(data[line_start:bad].decode("utf-8", "replace")) + 1
-        shown = data[:line_start].decode("utf-8", "replace") + data[line_start:].split(b"\n", 1)[0].decode(
-            "utf-8", "replace")
-        source = Source(name, shown)
-        raise PolicyError(
-            "the file is not UTF-8 text",
-            Location(source, line, column, 1),
-            help=f"byte 0x{data[bad]:02X} at byte offset {bad} is not valid UTF-8; "
-            "save the policy as UTF-8 (a binary file is not a policy)",
-            code="not-utf8",
-        ) from None
-
-
 def load_yaml(data: str | bytes, name: str | None = None) -> Node:
     """Read one YAML document into a positioned node tree.
 
