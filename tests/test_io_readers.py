@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from dunning_engine.engine.records import EVENT_FIELDS, Customer, Event, Invoice
+from dunning_engine.records import EVENT_FIELDS, Customer, Event, Invoice
 from dunning_engine.errors import RecordError
 from dunning_engine.io import Rejects, parse_date, parse_instant, read_customers, read_events, read_invoices
 
@@ -284,7 +284,7 @@ def test_invoice_amount_json_float_rejected():
     _, rejects = invoices(['{"id":"A","customer":"C","amount":19.90,"currency":"USD",'
                            '"issued":"2026-01-01","due":"2026-01-02"}'], name="inv.jsonl")
     assert_reject(rejects, file="inv.jsonl", line=1, field="amount",
-                  reason='amount must be a decimal string such as "19.90", not a JSON number with a fraction')
+                  reason='amount must be a decimal string such as "19.90", not a number with a fraction (a float)')
 
 
 def test_invoice_amount_boolean_rejected():
@@ -595,7 +595,7 @@ def test_event_credit_note_and_promise_amounts_must_be_positive():
 def test_event_payment_amount_json_float():
     _, rejects = events(['{"type":"payment","at":"2026-01-05","invoice":"A","amount":19.9}'])
     assert_reject(rejects, file="ev.jsonl", line=1, field="amount",
-                  reason='amount must be a decimal string such as "19.90", not a JSON number with a fraction')
+                  reason='amount must be a decimal string such as "19.90", not a number with a fraction (a float)')
 
 
 def test_event_payment_amount_huge_json_integer():
@@ -807,13 +807,16 @@ def test_parse_decimal_accepts_plain_ascii_decimals_only():
 # ---------------------------------------------------------------- the quick path gives what the full checks give
 
 _TEXTS = st.sampled_from(["I-1", " I-1", "I-1 ", "", "C-9", "ñandú", "1"])
-_AMOUNT_TEXTS = st.sampled_from(["100", "100.50", "100.5", "100.505", "0", "-5", " 7 ", "", "1e3", "1,000", "abc", "19.90"])
-_DATE_TEXTS = st.sampled_from(["2026-01-01", "2026-02-15", " 2026-01-10", "2026-13-01", "20260101", ""])
+_AMOUNT_TEXTS = st.sampled_from(["100", "100.50", "100.5", "100.505", "0", "-5", " 7 ", "", "1e3", "1,000", "abc", "19.90",
+                                  "999999999999999999", "1000000000000000000", "0.000000000000000000000000000001"])
+_DATE_TEXTS = st.sampled_from(["2026-01-01", "2026-02-15", " 2026-01-10", "2026-13-01", "20260101", "",
+                               "1899-12-31", "2200-12-31", "2201-01-01", "9999-12-31"])
 
 
 _ODD = st.one_of(_TEXTS, _AMOUNT_TEXTS, _DATE_TEXTS, st.sampled_from(
     ["USD", "CLP", "usd", "XXX", "payment", "credit_note", "2026-03-08T02:30:00", "2026-03-09T10:00:00",
-     "2026-11-01T01:30", "2026-02-01", "2026-02-01T10:00:00-03:00", "yesterday"]), st.none(), st.integers(-3, 3))
+     "2026-11-01T01:30", "2026-02-01", "2026-02-01T10:00:00-03:00", "yesterday", "9999-12-31T23:59:59",
+     "2200-12-31T23:30:00-05:00"]), st.none(), st.integers(-3, 3))
 
 
 def _varied(base: dict, keys: list[str]):

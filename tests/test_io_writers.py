@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from dunning_engine.engine.records import Customer
+from dunning_engine.records import Customer
 from dunning_engine.io import JsonlWriter, Rejects, decimal_text, dumps_record, read_invoices
 from dunning_engine.values import Duration, Money, Percent
 

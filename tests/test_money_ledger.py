@@ -6,7 +6,7 @@ import pytest
 
 from conftest import run
 from dunning_engine.engine.ledger import Ledger
-from dunning_engine.engine.records import Invoice
+from dunning_engine.records import Invoice
 
 D = Decimal
 

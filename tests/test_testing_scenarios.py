@@ -456,3 +456,32 @@ def test_records_may_come_from_files_next_to_the_scenario(tmp_path, monkeypatch)
     text = load_errors(path)
     assert "s.test.yaml:4:15: error: invoices file 'data/invoice.csv' not found" in text
     assert "did you mean 'invoices.csv'?" in text
+
+
+def test_the_public_names_of_testing_resolve_and_scenario_cases_point_at_their_file(tmp_path):
+    """dunning_engine.testing's lazy exports (and scenarios.__all__) still name what they did
+    before scenarios.py became a package; a loaded case knows its file, and the file its policy."""
+    import dunning_engine.testing as testing
+    import dunning_engine.testing.scenarios as scenarios
+
+    for name in testing.__all__:
+        assert getattr(testing, name) is not None, name
+    for name in scenarios.__all__:
+        assert getattr(scenarios, name) is not None, name
+    assert testing.run_case is scenarios.run_case and testing.CaseResult is scenarios.CaseResult
+    path = scenario(tmp_path, f"""\
+        cases:
+          - name: one
+            invoices: [{INVOICE}]
+            until: 2026-03-01
+            expect: {{states: {{A1: upcoming}}}}
+          - name: two
+            invoices: [{INVOICE}]
+            until: 2026-03-01
+            expect: {{states: {{A1: upcoming}}}}
+        """)
+    sf = testing.load_scenario_file(path)
+    assert [c.name for c in sf.cases] == ["one", "two"]
+    assert all(c.file is sf for c in sf.cases)
+    assert sf.policy.key.startswith("b2b_friendly_cl@")
+    assert [c.line for c in sf.cases] == [3, 7]

@@ -37,7 +37,7 @@ def supported_calendar(code: str) -> tuple[str, str] | None:
 class WeekendCalendar:
     """Business days are Monday to Friday; there are no holidays."""
 
-    code = None
+    code: str | None = None
 
     def is_holiday(self, day: _dt.date) -> bool:
         return False

@@ -15,6 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Protocol
 
+from .errors import DunningError
+
 __all__ = [
     "Money",
     "Percent",
@@ -25,6 +27,12 @@ __all__ = [
     "minor_units",
     "quantize",
     "parse_decimal",
+    "check_amount",
+    "AmountTooLarge",
+    "check_date",
+    "MAX_INTEGER_DIGITS",
+    "FIRST_YEAR",
+    "LAST_YEAR",
     "add_months",
 ]
 
@@ -56,8 +64,54 @@ def _exponent(code: str) -> Decimal:
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
-    """Round half-up to the currency's minor unit."""
-    return amount.quantize(_exponent(currency), rounding=ROUND_HALF_UP)
+    """Round half-up to the currency's minor unit.
+
+    An amount computed beyond what a Decimal holds exactly (some 28 digits) raises
+    :class:`AmountTooLarge` (the engine fails that case with it) rather than ``decimal.InvalidOperation``.
+    """
+    try:
+        return amount.quantize(_exponent(currency), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise AmountTooLarge(f"the amount {amount:f} {currency} is too large to compute exactly") from None
+
+
+class AmountTooLarge(DunningError, ArithmeticError):
+    """A computed amount is beyond what a Decimal holds exactly."""
+
+
+# Limits on untrusted input (SPEC §12): amounts, numbers and percents have at most 18 digits
+# before the decimal point (far beyond any real amount, and well inside the 28 digits that a
+# Decimal computes exactly); dates are within years 1900 to 2200.
+MAX_INTEGER_DIGITS = 18
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
+def check_amount(amount: Decimal, currency: str | None = None) -> Decimal:
+    """``amount`` if it is within the limits on money, else ValueError saying why.
+
+    At most 18 digits before the decimal point and, given a ``currency``, no more decimal
+    places than its minor unit (``19.90`` USD; ``19.905`` USD is refused, never rounded;
+    trailing zeros such as ``19.900`` are fine and the result is ``19.90``). The one check
+    of every amount of a record and every number, amount and percent of a policy.
+    """
+    if not amount.is_finite():
+        raise ValueError(f"'{amount}' is not a decimal number")
+    if amount and amount.adjusted() >= MAX_INTEGER_DIGITS:
+        raise ValueError(f"{amount:f} has more than {MAX_INTEGER_DIGITS} digits before the decimal point")
+    if currency is None:
+        return amount
+    exact = amount.quantize(_exponent(currency), rounding=ROUND_HALF_UP)
+    if exact != amount:
+        raise ValueError(f"{amount:f} has more decimal places than {currency} allows ({minor_units(currency)})")
+    return exact
+
+
+def check_date(day: _dt.date) -> _dt.date:
+    """``day`` (a date or datetime) if its year is within 1900 to 2200, else ValueError."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"'{day.isoformat()}' is out of the supported range of dates "
+                         f"(years {FIRST_YEAR} to {LAST_YEAR})")
+    return day
 
 
 # An optional sign, then digits with at most one decimal point: no exponent, nan, inf or '_'.

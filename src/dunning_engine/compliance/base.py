@@ -22,6 +22,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any, Callable
 
 from ..values import Duration, minor_units
+from ..vocabulary import CHANNELS, CONTACT_TASKS, VOICE_CHANNELS, WEEKDAYS
 
 __all__ = [
     "WRITTEN",
@@ -34,13 +35,13 @@ __all__ = [
     "floor_money",
 ]
 
-# Channels of a written (asynchronous) contact and of a voice or in-person one.
+# Channels of a written (asynchronous) contact and of a voice or in-person one (the vocabulary's).
 # ``visit`` is the channel of ``task: {kind: visit}``; ``call`` that of a
 # ``task: {kind: call}`` and of a ``remind`` sent ``via: call``.
-WRITTEN = frozenset({"email", "sms", "whatsapp", "letter", "portal"})
-VOICE = frozenset({"call", "visit"})
+WRITTEN = frozenset(CHANNELS) - frozenset(VOICE_CHANNELS)
+VOICE = frozenset(VOICE_CHANNELS + CONTACT_TASKS)
 
-WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NAMES = WEEKDAYS
 ALL_DAYS = tuple(range(7))
 DAY = 86400
 

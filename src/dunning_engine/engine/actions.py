@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import EngineError
 from ..policy import ir
 from ..values import Duration, Money, Percent, minor_units, quantize
+from ..vocabulary import ACTIONS, DEFAULT_CHANNELS, MONEY_ACTIONS
 from .case import DiscountOffer
 from .clock import LAST_DAY, DateOutOfRange, check_day
 from .plans import Installment
@@ -26,26 +27,33 @@ from .plans import Installment
 __all__ = ["build_action", "plan_schedule"]
 
 ZERO = Decimal(0)
-DEFAULT_PLAN_EVERY = Duration(30, "days")
-MONEY_ACTIONS = frozenset({"fee", "interest", "discount", "offer_plan", "write_off"})
+# The defaults of parameters the author did not write (the vocabulary's).
+DEFAULT_PLAN_EVERY: Duration = ACTIONS["offer_plan"].param_default("every")
+_FEE_OF: str = ACTIONS["fee"].param_default("of")
+_INTEREST_BASIS: int = ACTIONS["interest"].param_default("basis")
+_INTEREST_ON: str = ACTIONS["interest"].param_default("on")
+# Kinds whose output parameters are the ones the policy wrote, in canonical order.
+_AS_WRITTEN = {kind: ACTIONS[kind].param_names for kind in ("escalate", "task")}
 
 
 def _money(engine, case, value: Any, what: str) -> Decimal:
     if isinstance(value, Money):
         if value.currency != case.currency:
             raise EngineError(f"{what} is in {value.currency} but the case is in {case.currency}", case=case.id,
-                              help=f"write the amount in {case.currency}, or run a policy per currency")
+                              help=f"write the amount in {case.currency}, or run a policy per currency",
+                              code="currency-mismatch")
         return value.amount
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return Decimal(value)
-    raise EngineError(f"{what} is not an amount of money: {value!r}", case=case.id)
+    raise EngineError(f"{what} is not an amount of money: {value!r}", case=case.id, code="not-money")
 
 
 def _eval(expr, ctx):
     try:
         return expr.evaluate(ctx)
     except Exception as e:  # EvalError and friends: reported for the case
-        raise EngineError(f"cannot evaluate '{expr.canonical}': {e}", case=ctx.case.id) from None
+        raise EngineError(f"cannot evaluate '{expr.canonical}': {e}", case=ctx.case.id,
+                          code="evaluation-failed") from None
 
 
 def _base(engine, case, led, of: str) -> Decimal:
@@ -60,7 +68,7 @@ def build_action(engine, case, action: ir.Action, ctx, t: int) -> dict | None:
     kind = action.kind
     p = action.param_dict
     if kind == "remind":
-        params: dict[str, Any] = {"template": p["template"], "via": list(p.get("via") or ("email",))}
+        params: dict[str, Any] = {"template": p["template"], "via": list(p.get("via") or DEFAULT_CHANNELS)}
         if "to" in p:
             params["to"] = _eval(p["to"], ctx)
         case.reminders += 1
@@ -77,10 +85,8 @@ def build_action(engine, case, action: ir.Action, ctx, t: int) -> dict | None:
         return _discount(engine, case, p, ctx)
     if kind == "offer_plan":
         return _offer_plan(engine, case, p, ctx)
-    if kind == "escalate":
-        return {"params": {k: p[k] for k in ("to", "note") if k in p}}
-    if kind == "task":
-        return {"params": {k: p[k] for k in ("kind", "assign", "note") if k in p}}
+    if kind in _AS_WRITTEN:  # escalate, task: their parameters as written
+        return {"params": {k: p[k] for k in _AS_WRITTEN[kind] if k in p}}
     if kind in ("suspend", "resume"):
         return {"params": {}}
     if kind == "write_off":
@@ -125,7 +131,7 @@ def _fee(engine, case, p: dict, ctx) -> dict | None:
         params: dict[str, Any] = {"amount": amount}
     else:
         pct = _eval(p["percent"], ctx)
-        of = p.get("of", "balance")
+        of = p.get("of", _FEE_OF)
         base = _base(engine, case, led, of)
         amount = base * pct.fraction
         params = {"percent": str(pct), "of": of, "base": base, "computed": amount}
@@ -163,8 +169,8 @@ def _interest(engine, case, p: dict, ctx) -> dict | None:
     """
     cur = case.currency
     rate = _eval(p["annual_rate"], ctx)
-    basis = p.get("basis", 365)
-    on = p.get("on", "principal")
+    basis = p.get("basis", _INTEREST_BASIS)
+    on = p.get("on", _INTEREST_ON)
     today = ctx.today
     if case.scope_invoice:
         ledgers = [case.ledger]

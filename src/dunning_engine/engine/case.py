@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .compiled import CRule
     from .ledger import Ledger
     from .plans import Plan, PlanOffer
-    from .records import Customer, Event
+    from ..records import Customer, Event
     from .returns import Frame
 
 __all__ = ["Case", "Timer", "TIMER_ORDER", "Promise", "DiscountOffer", "QueuedEvent", "LedgerMap", "OneLedger",

@@ -17,6 +17,7 @@ from ..calendars import get_calendar
 from ..expr import ast as A
 from ..policy import ir
 from ..values import Duration
+from ..vocabulary import needs_case_values
 from .clock import Clock
 
 __all__ = ["CompiledPolicy", "CRule", "CState", "PREVIOUS", "RETURN", "CLOCK_VARIABLES"]
@@ -46,7 +47,10 @@ class CRule:
         self.name = rule.name
         self.order = order
         trig = rule.trigger
-        self.expr = self.duration = self.max = self.starting = None
+        self.expr: Any = None  # Expressions: of 'at', of 'every' ... 'starting'
+        self.starting: Any = None
+        self.duration: Duration | None = None
+        self.max: int | None = None
         self.events: tuple[str, ...] = ()
         if trig is None:
             self.kind = "cond"
@@ -88,8 +92,7 @@ class CRule:
 
 def action_needs_ctx(action: ir.Action) -> bool:
     """True when building the action reads the case's variables."""
-    return action.kind in ("fee", "interest", "discount", "offer_plan", "custom", "write_off") or (
-        action.kind == "remind" and action.get("to") is not None)
+    return needs_case_values(action.kind, (name for name, _ in action.params))
 
 
 def _date_shift(expr) -> tuple[str | None, _dt.timedelta | None]:

@@ -43,6 +43,7 @@ from ..compliance.base import DAY, LimitRule, WindowSpec
 from ..errors import EngineError
 from ..policy import ir
 from ..values import Duration
+from ..vocabulary import contact_channels as _contact_channels
 
 if TYPE_CHECKING:
     from .case import Case
@@ -50,21 +51,13 @@ if TYPE_CHECKING:
 
 __all__ = ["ContactRules", "build_contact", "contact_channels", "policy_rules"]
 
-CONTACT_TASKS = ("call", "visit")
 SLACK = 2 * 3600  # seconds of DST slack around wall-clock windows when searching bookings
 
 
 def contact_channels(action: ir.Action, out: dict) -> list[str] | None:
-    """The channels an emitted action contacts the customer through, or None for a non-contact action."""
-    kind = action.kind
-    if kind == "remind":
-        via = out["params"].get("via") or ["email"]
-        return list(dict.fromkeys(via))
-    if kind == "task":
-        k = out["params"].get("kind")
-        if k in CONTACT_TASKS:
-            return [k]
-    return None
+    """The channels an emitted action contacts the customer through, or None for a non-contact action
+    (the vocabulary's contact actions: a remind, a task of kind call or visit)."""
+    return _contact_channels(action.kind, out["params"])
 
 
 def _union(spans) -> tuple[tuple[int, int], ...]:
@@ -428,7 +421,8 @@ class ContactRules:
                 rt.warnings.append(EngineError(
                     f"a {action.kind} at {rt.clock.iso(t)} was not sent: no instant is inside every contact "
                     f"window ({'; '.join(w.source + ': ' + w.text for w in self.windows)})", case=case.id,
-                    help="widen the policy's windows so that they overlap the compliance packs' hours"))
+                    help="widen the policy's windows so that they overlap the compliance packs' hours",
+                    code="not-sent", severity="warning"))
             return None
         self.book(case, s, kept, t)
         return s

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .ledger import Ledger
     from .clock import Clock
     from .compiled import CompiledPolicy
-    from .records import Event
+    from ..records import Event
 
 __all__ = ["Ctx", "Env"]
 

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..errors import DunningError, EngineError, RecordError
 from ..policy import ir
+from ..records.rules import check_customer, check_event, check_invoice
+from ..values import check_amount
 from .case import Case, OneLedger, QueuedEvent, own_ledgers, target_ledger
 from .clock import FIRST_DAY, LAST_DAY, NEVER, DateOutOfRange
 from .compiled import CompiledPolicy
@@ -33,7 +35,7 @@ from .events import EventHandler
 from .ledger import Ledger
 from .machine import ChainTooLong, Machine
 from .output import Output
-from .records import Customer, Event, Invoice
+from ..records import Customer, Event, Invoice
 from .runtime import Runtime
 
 if TYPE_CHECKING:
@@ -83,6 +85,7 @@ class Engine:
 
     # ------------------------------------------------------------------ input
     def add_customer(self, customer: Customer) -> None:
+        customer = check_customer(customer)  # as it is when a reader built it; RecordError naming the field
         known = self.customers.get(customer.id)
         if known is not None:
             known.attrs.update(customer.attrs)
@@ -118,9 +121,11 @@ class Engine:
 
     def add_invoice(self, invoice: Invoice, start: int | None = None, origin: tuple | None = None) -> None:
         """Add an invoice; its case starts at ``issued`` 00:00 local (or at ``start``, an instant)."""
+        invoice = check_invoice(invoice, self.cp.currency)  # as it is when a reader built it; else RecordError
         file, line = origin or invoice.origin or (None, None)  # (file, line) for messages
         if invoice.id in self.invoice_case:
-            raise RecordError(f"duplicate invoice id '{invoice.id}'", file=file, line=line, field="id")
+            raise RecordError(f"duplicate invoice id '{invoice.id}'", file=file, line=line, field="id",
+                              code="duplicate-id")
         t = self.clock.day_start(invoice.issued) if start is None else start
         if self._now is not None and t < self._now:
             t = self._now  # added after the clock passed its start: it starts now and catches up
@@ -147,7 +152,8 @@ class Engine:
         if invoice.currency != case.currency:
             raise RecordError(f"invoice currency {invoice.currency} differs from the customer's case currency {case.currency}",
                               file=file, line=line, field="currency",
-                              help="a customer-scope case keeps one currency; run one policy per currency")
+                              help="a customer-scope case keeps one currency; run one policy per currency",
+                              code="currency-mismatch")
         self.invoice_case[invoice.id] = case
         if not case.started and t < case.start:
             # An earlier invoice than the one the case was opened with: it starts the case, whatever the
@@ -189,8 +195,10 @@ class Engine:
 
     def add_event(self, event: Event) -> None:
         """Queue an event for its case. Raises ``RecordError`` for an event the engine cannot place."""
-        def reject(msg: str, field: str | None = None, help: str | None = None):
-            return RecordError(msg, file=event.origin[0], line=event.origin[1], field=field, help=help)
+        def reject(msg: str, field: str | None = None, help: str | None = None, *, code: str):
+            return RecordError(msg, file=event.origin[0], line=event.origin[1], field=field, help=help, code=code)
+
+        event = check_event(event, self.clock.tz, self.cp.currency)  # as it is when a reader built it
 
         if event.id is not None:
             if event.id in self._event_ids:
@@ -199,19 +207,25 @@ class Engine:
         t = int(event.at.timestamp())
         if self._now is not None and t < self._now:
             raise reject(f"event at {event.at.isoformat()} is before the engine's clock ({self.clock.iso(self._now)})", "at",
-                         "feed events before advancing the clock past them")
+                         "feed events before advancing the clock past them", code="event-before-clock")
         if event.type == "invoice_issued":
             if event.new_invoice is None:
-                raise reject("invoice_issued needs an 'invoice' object", "invoice")
+                raise reject("invoice_issued needs an 'invoice' object", "invoice", code="missing-field")
             self.add_invoice(event.new_invoice, start=t, origin=event.origin)
         elif event.invoice is not None:
             case = self.invoice_case.get(event.invoice)
             if case is None:
                 raise reject(f"unknown invoice '{event.invoice}'", "invoice",
-                             "the invoice must be in --invoices or issued by an earlier invoice_issued event")
-            if event.currency is not None and event.currency != case.ledgers[event.invoice].currency:
+                             "the invoice must be in --invoices or issued by an earlier invoice_issued event",
+                             code="unknown-invoice")
+            if event.currency is not None and event.currency != case.currency:  # one currency a case
                 raise reject(f"currency {event.currency} does not match invoice {event.invoice} in "
-                             f"{case.ledgers[event.invoice].currency}", "currency")
+                             f"{case.currency}", "currency", code="currency-mismatch")
+            if event.amount is not None and event.currency is None:  # decimals of the invoice's currency
+                try:
+                    check_amount(event.amount, case.currency)
+                except ValueError as e:
+                    raise reject(str(e), "amount", code="invalid-amount") from None
             if case.scope_invoice:
                 event.invoice = case.id  # the equal string the case already holds: one copy per invoice
             self._push_event(case, t, event)
@@ -223,11 +237,11 @@ class Engine:
                     self._waiting.setdefault(event.customer, []).append(event)
                     self._record_id(event)
                     return
-                raise reject(f"unknown customer '{event.customer}'", "customer")
+                raise reject(f"unknown customer '{event.customer}'", "customer", code="unknown-customer")
             for case in cases:
                 self._push_event(case, t, event)
         else:
-            raise reject(f"a {event.type} event needs 'invoice' or 'customer'", "invoice")
+            raise reject(f"a {event.type} event needs 'invoice' or 'customer'", "invoice", code="missing-field")
         self._record_id(event)
 
     def _record_id(self, event: Event) -> None:
@@ -346,18 +360,20 @@ class Engine:
         except ChainTooLong:
             err = EngineError(f"more than {self.chain_limit} transitions at {self.clock.iso(t)}; "
                               f"the case stopped in state '{self.cp.states[case.state].name}'", case=case.id,
-                              help="look for rules whose goto leads back without a condition turning false")
+                              help="look for rules whose goto leads back without a condition turning false",
+                              code="chain-limit")
         except DateOutOfRange as e:
-            err = EngineError(f"at {self.clock.iso(t)}: {e}", case=case.id, help=_RANGE_HELP)
+            err = EngineError(f"at {self.clock.iso(t)}: {e}", case=case.id, help=_RANGE_HELP, code="date-out-of-range")
         except EngineError as e:
             err = e
         except DunningError as e:  # an expression failed at run time (e.g. money of two currencies)
-            err = EngineError(f"at {self.clock.iso(t)}: {e}", case=case.id)
+            err = EngineError(f"at {self.clock.iso(t)}: {e}", case=case.id, code="evaluation-failed")
         except (OverflowError, ValueError) as e:  # date arithmetic past what Python holds (year 9999)
             if "range" not in str(e):
                 raise
             err = EngineError(f"at {self.clock.iso(t)}: a computed date is outside years "
-                              f"{FIRST_DAY.year}-{LAST_DAY.year} ({e})", case=case.id, help=_RANGE_HELP)
+                              f"{FIRST_DAY.year}-{LAST_DAY.year} ({e})", case=case.id, help=_RANGE_HELP,
+                              code="date-out-of-range")
         else:
             self._rt.undo = None  # the postings of this instant stand
             return

@@ -16,7 +16,7 @@ from ..errors import EngineError
 from .case import Promise, own_ledgers
 from .clock import NEVER
 from .plans import accept_plan, completed, defer_checks, missed_installments, resume_checks
-from .records import Event
+from ..records import Event
 
 if TYPE_CHECKING:
     from .case import Case
@@ -141,7 +141,8 @@ class EventHandler:
         plan = accept_plan(case, self.clock)
         if plan is None:
             self.warnings.append(EngineError("plan_accepted, but no plan was offered: ignored", case=case.id,
-                                             help="offer a plan with offer_plan before accepting it"))
+                                             help="offer a plan with offer_plan before accepting it",
+                                             code="plan-not-offered", severity="warning"))
             self._trace(case, t, "ignored", why="plan_accepted without an offered plan")
             return
         self._trace(case, t, "plan accepted", installments=len(plan.schedule), paid_since_offer=plan.paid)

@@ -24,7 +24,7 @@ from .returns import Frame, away_text, leave, resume
 if TYPE_CHECKING:
     from .case import Case
     from .output import Output
-    from .records import Event
+    from ..records import Event
     from .runtime import Runtime
 
 __all__ = ["Machine", "ChainTooLong"]
@@ -129,7 +129,8 @@ class Machine:
         target = case.previous if goto == PREVIOUS else goto
         if target is None:
             raise EngineError(f"goto previous from '{old.name}', but the case has no previous state", case=case.id,
-                              help="use goto: previous only in states that are entered from another state")
+                              help="use goto: previous only in states that are entered from another state",
+                              code="no-previous-state")
         returning = self.returning
         pause = returning and target in returning
         if old.on_exit and not pause:
@@ -152,7 +153,7 @@ class Machine:
         if frame is None:
             raise EngineError(f"goto return from '{old.name}', but the case has no state to return to", case=case.id,
                               help="'return' goes back to the state the case came from: use it in states that are "
-                                   "entered from another state, not in the initial state")
+                                   "entered from another state, not in the initial state", code="no-return-state")
         if old.on_exit:
             self._run_actions(case, old.on_exit, t, "on_exit", 1, None)
         self.chain_step()

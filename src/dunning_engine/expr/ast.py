@@ -50,16 +50,15 @@ COMPARISONS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
 BINARY_OPS = ("or", "and") + COMPARISONS + ("+", "-", "*", "/")
 
 
-def _pos() -> int:
-    return field(default=0, compare=False, hash=False, repr=False, kw_only=True)  # type: ignore[return-value]
+# Offsets (``start``, ``length``, ``name_start``) are keyword-only and left out of ==, hash and repr.
 
 
 @dataclass(frozen=True)
 class Node:
     """Base class of expression nodes: ``start`` and ``length`` locate it in its text."""
 
-    start: int = _pos()
-    length: int = _pos()
+    start: int = field(default=0, compare=False, hash=False, repr=False, kw_only=True)
+    length: int = field(default=0, compare=False, hash=False, repr=False, kw_only=True)
 
     @property
     def end(self) -> int:
@@ -142,7 +141,7 @@ class Member(Node):
 
     obj: Node
     name: str
-    name_start: int = _pos()
+    name_start: int = field(default=0, compare=False, hash=False, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -92,11 +92,11 @@ class _Compiler:
         return fn, const
 
     def _compile(self, node: A.Node) -> tuple[Fn, Any]:
-        currency = self.analysis.money_literals.get(id(node), False)
-        if currency is not False:
+        if id(node) in self.analysis.money_literals:  # a number literal read as money (None: a zero, of either currency)
+            currency = self.analysis.money_literals[id(node)]
             value = literal_number(node)
             assert value is not None
-            const: Any = value if currency is None else Money(value, currency)
+            const: Any = value if currency is None else Money(value, str(currency))
             return (lambda ctx: const), const
         fn, kids, foldable = self._build(node)
         if foldable and kids and all(k is not NOT_CONSTANT for k in kids):
@@ -104,7 +104,8 @@ class _Compiler:
                 value = fn(_FOLD)
             except R.EvalError as e:
                 bad = e.node if e.node is not None else node
-                raise PolicyError(e.message, self.locate(bad.start, max(1, bad.length)), help=e.help) from None
+                raise PolicyError(e.message, self.locate(bad.start, max(1, bad.length)), help=e.help,
+                                  code="evaluation-failed") from None
             return (lambda ctx: value), value
         return fn, NOT_CONSTANT
 
@@ -318,6 +319,10 @@ class Expression:
     canonical: str
     variables: frozenset[str]
     rates: frozenset[str]
+    _fn: Fn
+    _const: Any
+    _locate: Origin
+    _parts: dict[int, Fn]
 
     def __init__(self, text: str, node: A.Node, type: Type, fn: Fn, const: Any, locate: Origin,
                  rates: frozenset[str] = frozenset(), parts: dict[int, Fn] | None = None) -> None:

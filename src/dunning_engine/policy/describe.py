@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import ir
-from . import printer as _printer
+from . import phrases as _phrases
 
 __all__ = ["format_trigger", "format_action", "format_rule", "summarize"]
 
@@ -18,10 +18,10 @@ def _e(expr: Any) -> str:
     return expr.canonical if expr is not None else "null"
 
 
-# The phrases are the DSL's own: one implementation, in the printer.
-format_trigger = _printer.format_trigger
-format_action = _printer.format_action
-format_rule = _printer.format_rule_head
+# The phrases are the DSL's own: one implementation, in ``phrases`` (which the DSL printer uses).
+format_trigger = _phrases.format_trigger
+format_action = _phrases.format_action
+format_rule = _phrases.format_rule_head
 
 
 def summarize(policy: ir.Policy) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import Location, PolicyError
-from .dsl import ACTION_WORDS, CONTACT_WORDS, STATE_WORDS, TOP_WORDS
+from .dsl_words import ACTION_WORDS, CONTACT_WORDS, STATE_WORDS, TOP_WORDS
 from .nodes import NodeFactory
 
 __all__ = ["recover", "Lost", "MAX_SYNTAX_ERRORS"]

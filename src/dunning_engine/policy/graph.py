@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ir
-from .printer import format_action, format_rule_head
+from .phrases import format_action, format_rule_head
 
 __all__ = ["to_mermaid", "to_dot", "render_graph", "FORMATS", "ANY_STATE_STYLES"]
 

@@ -15,12 +15,15 @@ from typing import Any, Union
 
 from ..errors import Location
 from ..values import Duration
+from ..vocabulary import ACTION_KINDS, CHANNELS, DERIVED_EVENTS, EVENT_TYPES
 
+# The vocabulary (channels, events, action kinds) is ``dunning_engine.vocabulary``'s, named here too.
 __all__ = [
     "CHANNELS",
     "EVENT_TYPES",
     "DERIVED_EVENTS",
     "ACTION_KINDS",
+    "ALLOCATION_PARTS",
     "Policy",
     "State",
     "Rule",
@@ -35,39 +38,6 @@ __all__ = [
     "Limit",
     "RateTable",
 ]
-
-CHANNELS = ("email", "sms", "whatsapp", "letter", "call", "portal")
-
-EVENT_TYPES = (
-    "invoice_issued",
-    "payment",
-    "payment_failed",
-    "credit_note",
-    "promise_to_pay",
-    "dispute_opened",
-    "dispute_resolved",
-    "plan_accepted",
-    "contact_outcome",
-    "customer_updated",
-    "hold",
-    "release",
-    "invoice_cancelled",
-)
-DERIVED_EVENTS = ("promise_kept", "promise_broken", "plan_installment_missed", "plan_completed")
-
-ACTION_KINDS = (
-    "remind",
-    "fee",
-    "interest",
-    "discount",
-    "offer_plan",
-    "escalate",
-    "task",
-    "suspend",
-    "resume",
-    "write_off",
-    "custom",
-)
 
 ALLOCATION_PARTS = ("interest", "fees", "principal")
 

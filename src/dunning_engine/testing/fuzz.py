@@ -41,7 +41,7 @@ class CheckResult:
 
     def render(self) -> str:
         checked = ", ".join(self.invariants)
-        if self.ok:
+        if self.violation is None:
             return (f"{self.policy.key}: ok, {self.examples} example(s) (seed {self.seed}); "
                     f"invariants held: {checked}")
         return (f"{self.policy.key}: {self.violation.render()}\n\n"
@@ -204,7 +204,7 @@ def _shorter(policy, portfolio: Portfolio, violation: Violation) -> Portfolio:
 def failing_scenario(policy, policy_path: str | None, portfolio: Portfolio, violation: Violation, *,
                      scenario_dir: str | None = None, seed: int | None = None, examples: int | None = None) -> str:
     """A scenario file reproducing ``violation``: the portfolio, ``expect: {invariants: true}``, and notes."""
-    from .scenarios import summarize_action
+    from .scenarios.diff import summarize_action
 
     base = scenario_dir or os.getcwd()
     rel = os.path.relpath(os.path.abspath(policy_path), os.path.abspath(base)) if policy_path else "POLICY.yaml"

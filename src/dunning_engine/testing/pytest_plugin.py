@@ -18,12 +18,23 @@ module is cheap: the engine is imported only when a scenario file is found.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
 import pytest
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr, TracebackStyle
+
+    from .scenarios import CaseResult, ScenarioCase
 
 SUFFIX = ".test.yaml"
 
+# The case results of the run, kept when --dunning-coverage asks for a report.
+_RESULTS = pytest.StashKey["list[CaseResult]"]()
 
-def pytest_addoption(parser) -> None:
+
+def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("dunning_scenarios", type="bool", default=True,
                   help="collect dunning-engine scenario files (*.test.yaml) as tests (default: true)")
     group = parser.getgroup("dunning-engine")
@@ -31,7 +42,7 @@ def pytest_addoption(parser) -> None:
                     help="report which policy states, rules and actions the scenario files exercised")
 
 
-def pytest_collect_file(file_path, parent):
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFileItem | None:
     if not file_path.name.endswith(SUFFIX):
         return None
     if not parent.config.getini("dunning_scenarios"):
@@ -48,13 +59,13 @@ class ScenarioLoadError(Exception):
 
 
 class ScenarioFailed(AssertionError):
-    def __init__(self, result) -> None:
+    def __init__(self, result: CaseResult) -> None:
         super().__init__(result.report())
         self.result = result
 
 
 class ScenarioFileItem(pytest.File):
-    def collect(self):
+    def collect(self) -> Iterator[ScenarioItem]:
         from ..errors import PolicyError
         from .scenarios import load_scenario_file
 
@@ -71,45 +82,47 @@ class ScenarioFileItem(pytest.File):
         except ValueError:
             return str(self.path)
 
-    def repr_failure(self, excinfo):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: TracebackStyle | None = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, ScenarioLoadError):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
 
 class ScenarioItem(pytest.Item):
-    def __init__(self, *, case, **kwargs) -> None:
+    def __init__(self, *, case: ScenarioCase, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
-        self.result = None
+        self.result: CaseResult | None = None
 
     def runtest(self) -> None:
         from .scenarios import run_case
 
         self.result = run_case(self.case)
-        store = getattr(self.config, "_dunning_results", None)
+        store = self.config.stash.get(_RESULTS, None)
         if store is not None:
             store.append(self.result)
         if not self.result.passed:
             raise ScenarioFailed(self.result)
 
-    def repr_failure(self, excinfo, style=None):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: TracebackStyle | None = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, ScenarioFailed):
             return excinfo.value.result.report()
         return super().repr_failure(excinfo)
 
-    def reportinfo(self):
+    def reportinfo(self) -> tuple[Path, int, str]:
         line = (self.case.line or 1) - 1
         return self.path, line, f"scenario: {self.case.name}"
 
 
-def pytest_configure(config) -> None:
+def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("dunning_coverage", default=False):
-        config._dunning_results = []
+        config.stash[_RESULTS] = []
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    results = getattr(config, "_dunning_results", None)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
+    results = config.stash.get(_RESULTS, None)
     if results is None:
         return
     from .coverage import Coverage

@@ -113,7 +113,7 @@ def run_checked(policy, *, invoices: Iterable = (), customers: Iterable = (), ev
 
     cases = list(engine.cases.values())
     stepping = check and all(hasattr(c, "next_wake") for c in cases)
-    if stepping:
+    if stepping and checker is not None:  # (stepping is checking)
         # The next instant anything happens is the earliest wake-up of a case.
         last = None
         while True:
@@ -156,7 +156,7 @@ class _Checker:
         self.max = max_violations
         self.violations: list[Violation] = []
         self.final_at: dict[str, int] = {}
-        self.keys: set[str] = set()
+        self.keys: set[str | None] = set()
         self.seen: set[tuple[str, str | None]] = set()
         policy = engine.cp.policy
         self.invariants = tuple(getattr(policy, "invariants", ()) or ())

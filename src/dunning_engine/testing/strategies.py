@@ -31,18 +31,21 @@ from typing import Any, Sequence
 
 from hypothesis import strategies as st
 
+from ..vocabulary import CHANNELS, CONTACT_OUTCOMES
 from .records import Portfolio
 
 __all__ = ["invoices", "customers", "events", "portfolios", "EVENT_TYPES", "DEFAULT_START", "Portfolio"]
 
 DEFAULT_START = _dt.date(2026, 1, 1)
 
+# The vocabulary's input events, in the order Hypothesis shrinks toward (payments first): a reordering
+# of vocabulary.EVENT_TYPES (tests/test_vocabulary.py checks that it lists each of them).
 EVENT_TYPES = ("payment", "credit_note", "promise_to_pay", "dispute_opened", "dispute_resolved", "payment_failed",
                "plan_accepted", "hold", "release", "invoice_cancelled", "contact_outcome", "customer_updated")
 """Input event types drawn by default (``invoice_issued`` is left out: invoices come from ``invoices()``)."""
 
-_CHANNELS = ("email", "sms", "whatsapp", "letter", "call", "portal")
-_OUTCOMES = ("delivered", "bounced", "opened", "replied")
+_CHANNELS = CHANNELS
+_OUTCOMES = CONTACT_OUTCOMES
 _FRACTIONS = (100, 50, 25, 150)  # payment / credit note as a percent of the invoice amount; shrinks to 100
 
 
@@ -125,7 +128,8 @@ def _at(day: _dt.date, hour: int) -> str:
 
 def _part(inv: dict, percent: int) -> str:
     amount = Decimal(inv["amount"])
-    exp = -amount.as_tuple().exponent if amount.as_tuple().exponent < 0 else 0
+    exponent = amount.as_tuple().exponent  # an int: the amounts drawn are finite
+    exp = -exponent if isinstance(exponent, int) and exponent < 0 else 0
     value = (amount * percent / 100).quantize(Decimal(1).scaleb(-exp))
     if value <= 0:
         value = Decimal(1).scaleb(-exp)
@@ -232,7 +236,8 @@ def portfolios(policy=None, *, max_invoices: int = 3, max_events: int = 6, custo
 
     def build(drawn) -> Portfolio:
         specs, customer_segments = drawn
-        invs, evs = [], []
+        invs: list[dict] = []
+        evs: list[dict] = []
         for i, (spec, event_specs) in enumerate(specs):
             inv = _make_invoice(i, spec, start, currency, "I")
             invs.append(inv)

@@ -1,7 +1,8 @@
 """The records that flow into the engine: invoices, customers and events (SPEC §4).
 
 They are plain slotted objects: the readers in ``dunning_engine.io`` build them
-from CSV/JSONL with validation, and embedding code can build them directly.
+from CSV/JSONL with validation, and embedding code can build them directly
+(the engine then checks them with the same rules, see ``records.rules``).
 Money is ``Decimal``; times are timezone-aware ``datetime``; dates are local
 to the policy.
 """
@@ -13,27 +14,23 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["Invoice", "Customer", "Event", "CUSTOMER_FIELDS", "INVOICE_FIELDS", "EVENT_FIELDS"]
+from ..vocabulary import EVENT_FIELDS  # type -> (required, optional fields), besides type, at, id
+
+__all__ = ["Invoice", "Customer", "Event", "Checked", "CUSTOMER_FIELDS", "INVOICE_FIELDS", "EVENT_FIELDS"]
 
 INVOICE_FIELDS = ("id", "customer", "amount", "currency", "issued", "due")
 CUSTOMER_FIELDS = ("id", "name", "email", "phone", "language", "country", "timezone", "segment")
 
-# type -> (required fields, optional fields), besides type, at, id
-EVENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "invoice_issued": (("invoice",), ()),
-    "payment": (("invoice", "amount"), ("method", "currency")),
-    "payment_failed": (("invoice",), ("reason",)),
-    "credit_note": (("invoice", "amount"), ("currency", "reason")),
-    "promise_to_pay": (("invoice", "date"), ("amount", "currency")),
-    "dispute_opened": (("invoice",), ("reason",)),
-    "dispute_resolved": (("invoice",), ("outcome",)),
-    "plan_accepted": (("invoice",), ()),
-    "contact_outcome": (("channel", "outcome"), ("invoice", "customer")),
-    "customer_updated": (("customer", "fields"), ()),
-    "hold": ((), ("invoice", "customer", "reason")),
-    "release": ((), ("invoice", "customer")),
-    "invoice_cancelled": (("invoice",), ("reason",)),
-}
+
+class Checked(tuple):
+    """The ``origin`` of a record that passed the checks of ``records.rules``: ``(file, line)``.
+
+    The readers, and the checks of records built in code, give one to each record they accept:
+    the engine takes a record whose ``origin`` is ``Checked`` as it is, and checks any other
+    (built in code) first, so that a record is checked once.
+    """
+
+    __slots__ = ()
 
 
 @dataclass(slots=True)
@@ -62,6 +59,7 @@ class Invoice:
 class Customer:
     id: str
     attrs: dict[str, Any] = field(default_factory=dict)
+    origin: tuple[str | None, int | None] = field(default=(None, None), compare=False, repr=False)
 
     def as_record(self) -> dict[str, Any]:
         rec = dict(self.attrs)
