@@ -280,7 +280,7 @@ def _offer_plan(engine, case, p: dict, ctx) -> dict | None:
         check_day(day, f"the date of installment {i + 1} of the plan")
     case.plan_offer = PlanOffer(schedule)
     if down > 0:
-        params["down_payment"] = schedule[0][1]
+        params["down_payment"] = schedule[0].amount
     params["schedule"] = [{"date": d, "amount": a} for d, a in schedule]
     return {"params": params, "amount": total}
 

@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import datetime as _dt
 from decimal import Decimal, getcontext
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-__all__ = ["Ledger", "DEFAULT_ALLOCATION"]
+if TYPE_CHECKING:
+    from ..records import Invoice
+
+__all__ = ["Ledger", "BaseAt", "DEFAULT_ALLOCATION"]
 
 ZERO = Decimal(0)
 DEFAULT_ALLOCATION = ("interest", "fees", "principal")
@@ -46,13 +50,21 @@ def _exact_sum_with_zero(amount: Decimal) -> bool:
     return isinstance(exponent, int) and exponent <= 0 and len(digits) <= getcontext().prec
 
 
+class BaseAt(NamedTuple):
+    """What interest accrues on after the changes of one local day (never below zero)."""
+
+    day: _dt.date
+    principal: Decimal
+    balance: Decimal
+
+
 class Ledger:
     __slots__ = (
         "invoice", "currency", "amount", "principal", "fees", "fees_unpaid", "interest", "interest_unpaid",
         "paid", "credits", "discounts", "written_off", "cancelled", "interest_from", "closed", "history",
     )
 
-    def __init__(self, invoice, currency: str, amount: Decimal, track: bool = True) -> None:
+    def __init__(self, invoice: Invoice, currency: str, amount: Decimal, track: bool = True) -> None:
         self.invoice = invoice
         self.currency = currency
         self.amount = amount
@@ -66,11 +78,11 @@ class Ledger:
         self.discounts = ZERO          # discounts applied
         self.written_off = ZERO
         self.cancelled = ZERO
-        self.interest_from = None      # date of the last interest posting (None: due date)
+        self.interest_from: _dt.date | None = None  # date of the last interest posting (None: due date)
         self.closed = False            # cancelled: no longer part of the case
-        # (local date, principal, balance) after the changes of that day, since the last interest posting;
-        # None when nothing reads it (track=False: a policy without interest actions)
-        self.history: list[tuple[_dt.date, Decimal, Decimal]] | None = [] if track else None
+        # the bases after the changes of each day since the last interest posting; None when nothing
+        # reads them (track=False: a policy without interest actions)
+        self.history: list[BaseAt] | None = [] if track else None
 
     @property
     def balance(self) -> Decimal:
@@ -200,9 +212,9 @@ class Ledger:
         """Remember the base after a change on ``day`` (the last change of a day wins)."""
         if day is None or self.history is None:
             return
-        entry = (day, max(self.principal, ZERO), max(self.balance, ZERO))
+        entry = BaseAt(day, max(self.principal, ZERO), max(self.balance, ZERO))
         hist = self.history
-        if hist and hist[-1][0] >= day:  # the engine applies changes in time order: same day
+        if hist and hist[-1].day >= day:  # the engine applies changes in time order: same day
             hist[-1] = entry
         else:
             hist.append(entry)
@@ -217,12 +229,13 @@ class Ledger:
         start = self.interest_from or self.invoice.due
         if to <= start:
             return []
-        idx = 1 if on == "principal" else 2
+        assert self.history is not None, "a ledger of a policy that charges interest keeps its history"
+        principal = on == "principal"
         base = self.amount  # before any change, principal and balance are the invoice amount
         periods: list[tuple[_dt.date, _dt.date, int, Decimal]] = []
         frm = start
         for entry in self.history:
-            day, value = entry[0], entry[idx]
+            day, value = entry.day, entry.principal if principal else entry.balance
             if day <= start:
                 base = value
                 continue
@@ -237,15 +250,15 @@ class Ledger:
     def posted(self, day: _dt.date) -> None:
         """Interest was posted up to ``day``: the next accrual starts there."""
         self.interest_from = day
-        self.history = [(day, max(self.principal, ZERO), max(self.balance, ZERO))]
+        self.history = [BaseAt(day, max(self.principal, ZERO), max(self.balance, ZERO))]
 
     # ------------------------------------------------------------------ undo
-    def snapshot(self) -> tuple:
+    def snapshot(self) -> tuple[Any, ...]:
         """Everything a change can touch, for ``restore`` (the engine undoes the postings of a case
         that fails at an instant: see ``Engine._fail``)."""
         return tuple(getattr(self, name) for name in _STATE) + (None if self.history is None else list(self.history),)
 
-    def restore(self, saved: tuple) -> None:
+    def restore(self, saved: tuple[Any, ...]) -> None:
         for name, value in zip(_STATE, saved):
             setattr(self, name, value)
         self.history = saved[-1]

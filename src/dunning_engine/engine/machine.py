@@ -101,7 +101,9 @@ class Machine:
                 cr = None
                 try:
                     for cr in cs.timers_in_order:
-                        when = send_time(day + cr.at_delta)
+                        delta = cr.at_delta
+                        assert delta is not None  # 'at: due/issued ± N days'
+                        when = send_time(day + delta)
                         if when < low or when > high:
                             self.check_time(cr, when)
                         timers.append(Timer(when if when > t else t, when, cr, 1, when))

@@ -91,6 +91,7 @@ class Output:
             rec = build_action(rt, case, action, ctx, t)
             if rec is None:
                 continue
+            inv: str | None
             if case.ledger is not None:  # invoice scope
                 inv = case.ledger.invoice.id
             elif event is not None:
