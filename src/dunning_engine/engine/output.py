@@ -61,7 +61,8 @@ class Output:
         self.explain = explain
         from .contact import build_contact  # (imported with the first engine: it loads every compliance pack)
 
-        self.contact: ContactRules | None = build_contact(rt)  # contact rules (windows, limits, packs); None without: contact.py
+        # contact rules (windows, limits, packs); None without: contact.py
+        self.contact: ContactRules | None = build_contact(rt)
         self.out: list[Emitted] = []          # records of the current instant
         self.deferred: list[Deferred] = []    # a heap, by instant then emission
         self.pending: list[Pending] = []      # contact actions of the case being woken
