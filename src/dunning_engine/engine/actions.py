@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EngineError
 from ..policy import ir
@@ -23,6 +23,11 @@ from ..vocabulary import ACTIONS, DEFAULT_CHANNELS, MONEY_ACTIONS
 from .case import DiscountOffer
 from .clock import LAST_DAY, DateOutOfRange, check_day
 from .plans import Installment
+
+if TYPE_CHECKING:
+    from .case import Case
+    from .context import Ctx
+    from .runtime import Runtime
 
 __all__ = ["build_action", "plan_schedule"]
 
@@ -64,7 +69,9 @@ def _base(engine, case, led, of: str) -> Decimal:
     return max(led.balance, ZERO)
 
 
-def build_action(engine, case, action: ir.Action, ctx, t: int) -> dict | None:
+def build_action(engine: Runtime, case: Case, action: ir.Action, ctx: Ctx | None, t: int) -> dict | None:
+    """The record of ``action`` for ``case`` at ``t``, its effect applied (module docstring). ``engine``
+    gives the policy, the clock, the rate tables and the journal of postings (``runtime.Runtime``)."""
     kind = action.kind
     p = action.param_dict
     if kind == "remind":
