@@ -95,7 +95,7 @@ def test_format_means_text_or_json_wherever_it_is_offered():
                 assert p.default == p.type.choices[0]
     assert offered.pop("graph") == ["mermaid", "dot"]
     assert offered.pop("test") == ["text", "json", "junit"]  # JUnit XML for CI systems, kept
-    assert offered == {name: ["text", "json"] for name in ("check", "explain", "lint", "validate")}
+    assert offered == {name: ["text", "json"] for name in ("check", "explain", "fmt", "lint", "run", "validate")}
 
 
 @pytest.mark.parametrize("args", [
@@ -237,7 +237,7 @@ def test_explain_prints_every_time_in_local_time_with_its_offset():
 
 
 def test_explain_json_keeps_machine_values():
-    entries = [json.loads(line) for line in explain("F-1003", "--format", "json").splitlines()]
+    entries = json.loads(explain("F-1003", "--format", "json"))["trace"]
     fee = next(e for e in entries if e.get("type") == "fee")
     assert fee["amount"] == "46000" and fee["at"] == "2026-04-21T09:00:00-04:00"
     first = next(e for e in entries if e.get("what") == "action")

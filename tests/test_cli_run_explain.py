@@ -77,7 +77,7 @@ def test_explain_one_action_by_key_as_json():
     key = "b2b_friendly_cl@4/F-1003/overdue#2/overdue.2/1/0"
     r = CliRunner().invoke(cli, ["explain", *BASE, "--case", "F-1003", "--key", key, "--format", "json"])
     assert r.exit_code == 0, r.output
-    entries = [json.loads(l) for l in r.output.splitlines()]
+    entries = json.loads(r.output)["trace"]
     assert entries[-1]["what"] == "action" and entries[-1]["key"] == key and entries[-1]["amount"] == "46000"
     fired = [e for e in entries if e["what"] == "fired"]
     assert fired[-1]["rule"] == "overdue.2" and fired[-1]["values"]["balance"] == "2300000 CLP"

@@ -112,7 +112,9 @@ def test_several_errors_are_reported_in_one_run(tmp_path):
 def test_json_format_for_machines(tmp_path):
     result, path = validate(tmp_path, GOOD.replace("goto: closed", "goto: nope"), "--format", "json")
     assert result.exit_code == 1
-    errors = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False and doc["policies"] == [{"file": path, "valid": False, "policy": None}]
+    errors = doc["diagnostics"]
     assert errors[0]["file"] == path and (errors[0]["line"], errors[0]["column"]) == (10, 15)
     assert errors[0]["help"] == "did you mean 'open'?" or "nope" in errors[0]["message"]
 

@@ -143,9 +143,11 @@ def test_validate_strict_fails_on_warnings(tmp_path):
 def test_validate_json_lists_warnings(tmp_path):
     p = write(tmp_path, FEE_AT_15)
     res = CliRunner().invoke(cli, ["validate", "--format", "json", p])
-    lines = [json.loads(x) for x in res.output.splitlines() if x.startswith("{")]
-    assert lines[0]["valid"] is True
-    assert lines[1]["severity"] == "warning" and lines[1]["code"] == "DC001" and lines[1]["line"] == 10
+    doc = json.loads(res.stdout)
+    assert doc["policies"][0]["valid"] is True and doc["ok"] is True
+    [warning] = doc["diagnostics"]
+    assert warning["severity"] == "warning" and warning["code"] == "DC001" and warning["line"] == 10
+    assert doc["summary"]["warnings"] == 1
 
 
 @pytest.mark.parametrize("name", ["b2b_friendly_cl", "saas_overdue_usd"])

@@ -57,5 +57,5 @@ def test_cli_run_explain_and_explain_agree(tmp_path):
     assert fee["explain"]["values"] == {"balance": "2300000 CLP", "due": "2026-01-31"}
     r = CliRunner().invoke(cli, ["explain", *args, "--case", "A1", "--key", fee["key"], "--format", "json"])
     assert r.exit_code == 0, r.output
-    fired = [e for e in map(json.loads, r.output.splitlines()) if e["what"] == "fired"]
+    fired = [e for e in json.loads(r.output)["trace"] if e["what"] == "fired"]
     assert fired[-1]["values"] == fee["explain"]["values"]

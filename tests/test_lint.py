@@ -317,14 +317,17 @@ def test_cli_json():
     r = CliRunner().invoke(cli, ["lint", "--format", "json", str(DEFECTS)])
     assert r.exit_code == 1
     doc = json.loads(r.stdout)
-    assert [d["code"] for d in doc] == ["DL007", "DL004", "DL004", "DL006", "DL003", "DL005", "DL002", "DL001"]
-    assert doc[5] == {
-        "code": "DL005", "name": "condition-loop", "severity": "error",
+    assert doc["ok"] is False and doc["summary"] == {"errors": 1, "warnings": 7, "notes": 0, "files": 1}
+    found = doc["diagnostics"]
+    assert [d["code"] for d in found] == ["DL007", "DL004", "DL004", "DL006", "DL003", "DL005", "DL002", "DL001"]
+    assert found[5] == {
+        "code": "DL005", "severity": "error",
         "message": "condition rules loop at one instant: late -> stuck -> late (rules 'late.1', 'stuck.1'); when "
                    "their guards hold together, a case goes round until the chain limit and fails",
-        "file": str(DEFECTS), "line": 34, "column": 9,
+        "file": str(DEFECTS), "line": 34, "column": 9, "end_line": 34, "end_column": 26,
         "help": "make the guards exclude each other (e.g. 'balance > 0' / 'balance <= 0'), or wait for an event "
                 "or a timer on the way",
+        "field": None, "case": None, "notes": [],
     }
 
 

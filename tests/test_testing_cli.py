@@ -118,7 +118,12 @@ def test_json_format(tmp_path, monkeypatch):
     r = invoke("test", "--format", "json", "--coverage", "scenarios")
     assert r.exit_code == 1
     doc = json.loads(r.stdout)
-    assert doc["summary"] == {"cases": 3, "passed": 2, "failed": 1, "errors": 0, "ok": False}
+    assert doc["ok"] is False
+    assert doc["summary"] == {"cases": 3, "passed": 2, "failed": 1, "files_with_errors": 0,
+                              "errors": 1, "warnings": 0, "notes": 0}
+    [failed] = doc["diagnostics"]
+    assert failed["code"] == "scenario-failed" and failed["file"] == "scenarios/bad.test.yaml"
+    assert failed["line"] == 3 and failed["case"] == "wrong date"
     bad = next(x for x in doc["results"] if x["status"] == "failed")
     assert bad["file"] == "scenarios/bad.test.yaml" and bad["case"] == "wrong date" and bad["line"] == 3
     assert "date: expected 2026-03-04, got 2026-03-03" in bad["failures"][0]

@@ -4,7 +4,7 @@ The public API is what ``__all__`` lists; everything else is private and may cha
 """
 
 from ._version import __version__
-from .errors import DunningError, EngineError, Location, PolicyError, PolicyErrors, RecordError, Source
+from .errors import Diagnostic, DunningError, EngineError, Location, PolicyError, PolicyErrors, RecordError, Source
 from .policy.ir import Policy
 from .policy.load import load_policy, load_policy_text
 from .values import Duration, Money, Percent
@@ -26,6 +26,7 @@ __all__ = [
     "Money",
     "Percent",
     "Duration",
+    "Diagnostic",
     "DunningError",
     "PolicyError",
     "PolicyErrors",

@@ -11,18 +11,27 @@ compiler diagnostic::
 
 Errors also subclass the matching built-in (``ValueError``, ``RuntimeError``)
 so that embedding code can catch them without importing this module.
+
+Everything the project tells a user about their input — a policy error, a
+``validate`` warning, a ``lint`` finding, a compliance warning, a rejected
+record, a failed case — is also one :class:`Diagnostic`: a severity, a stable
+``code`` (listed in :mod:`dunning_engine.codes`), a message, where it is and a
+help line. The exceptions carry theirs (``error.diagnostic``), and
+``--format json`` prints them in one shape (docs/cli.md).
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Literal, Sequence
 
 __all__ = [
     "Source",
     "Location",
     "Origin",
+    "Severity",
+    "Diagnostic",
     "DunningError",
     "PolicyError",
     "PolicyErrors",
@@ -93,15 +102,117 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     return f"did you mean '{matches[0]}'?" if matches else None
 
 
+Severity = Literal["error", "warning", "note"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "note")
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One thing said about an input: an error, a warning or a note, with a stable ``code``.
+
+    ``location`` places it in a policy (or scenario) file, with the source line to quote; a record
+    has only ``file``, ``line`` and ``field``, a failed case its ``case``. ``file`` and ``line`` are
+    taken from ``location`` when it is given. ``notes`` are related diagnostics (severity ``note``).
+    The codes, with their meaning and severity, are listed in :mod:`dunning_engine.codes`.
+    """
+
+    code: str
+    message: str
+    severity: Severity = "error"
+    location: Location | None = None
+    help: str | None = None
+    notes: tuple["Diagnostic", ...] = ()
+    file: str | None = None
+    line: int | None = None
+    field: str | None = None
+    case: str | None = None
+
+    def __post_init__(self) -> None:
+        loc = self.location
+        if loc is not None:
+            if self.file is None:
+                object.__setattr__(self, "file", loc.file)
+            if self.line is None:
+                object.__setattr__(self, "line", loc.line)
+
+    @property
+    def column(self) -> int | None:
+        return self.location.column if self.location is not None else None
+
+    @property
+    def end(self) -> tuple[int, int] | None:
+        """(line, column) just after the last character the diagnostic points at, or None."""
+        loc = self.location
+        if loc is None:
+            return None
+        text = loc.source.line(loc.line) if loc.source is not None else None
+        length = max(1, loc.length)
+        if text is not None:
+            width = len(text.expandtabs(1))
+            if loc.column <= width:
+                length = min(length, width - loc.column + 1)
+        return loc.line, loc.column + length
+
+    @property
+    def title(self) -> str:
+        """The message as text output shows it: numbered codes (``DL003``) add ``[code name]``."""
+        from .codes import CODES
+
+        name = CODES[self.code].name if self.code in CODES else None
+        return f"{self.message} [{self.code} {name}]" if name else self.message
+
+    def render(self, color: bool = False) -> str:
+        """``file:line:col: severity: message``, the source line with a caret, ``help:``, then the notes."""
+        out = render_diagnostic(self.title, self.location, self.help, self.severity, color)
+        if self.location is None and self.file is not None:
+            where = f"{self.file}:{self.line}" if self.line else self.file
+            out = f"{where}: {out}"
+        return "\n".join([out, *(n.render(color) for n in self.notes)])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of a diagnostic (docs/cli.md): the same keys for every command."""
+        end = self.end
+        out: dict[str, Any] = {
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "end_line": end[0] if end else None,
+            "end_column": end[1] if end else None,
+            "help": self.help,
+            "field": self.field,
+            "case": self.case,
+            "notes": [n.to_dict() for n in self.notes],
+        }
+        return out
+
+
 class DunningError(Exception):
-    """Base class of every error raised by dunning-engine."""
+    """Base class of every error raised by dunning-engine.
+
+    ``code`` is the diagnostic code (:mod:`dunning_engine.codes`), ``diagnostic`` the error as a
+    :class:`Diagnostic`; the subclasses say more (a position, a record's field, a case).
+    """
+
+    code: str | None = None
+
+    @property
+    def diagnostic(self) -> Diagnostic:
+        """The error as a :class:`Diagnostic`: its first line (without ``error:``) and its ``help:`` line."""
+        lines = str(self).splitlines() or [type(self).__name__]
+        message = lines[0].removeprefix("error: ")
+        help = next((x.removeprefix("help: ") for x in lines[1:] if x.startswith("help: ")), None)
+        return Diagnostic(self.code or "invalid-input", message, "error", None, help)
 
 
 class PolicyError(DunningError, ValueError):
     """A policy (YAML or DSL) or an expression is invalid.
 
-    Attributes: ``message``, ``location`` (or None), ``help`` (or None), and
-    the shortcuts ``file``, ``line``, ``column``.
+    Attributes: ``message``, ``location`` (or None), ``help`` (or None), ``code`` (see
+    :mod:`dunning_engine.codes`), ``severity``, ``notes``, and the shortcuts ``file``, ``line``,
+    ``column``; ``diagnostic`` is all of it as one :class:`Diagnostic`.
     """
 
     def __init__(
@@ -111,13 +222,15 @@ class PolicyError(DunningError, ValueError):
         *,
         help: str | None = None,
         code: str | None = None,
-        severity: str = "error",
+        severity: Severity = "error",
+        notes: Sequence[Diagnostic] = (),
     ) -> None:
         self.message = message
         self.location = location
         self.help = help
         self.code = code
-        self.severity = severity
+        self.severity: Severity = severity
+        self.notes = tuple(notes)
         super().__init__(self.render(color=False))
 
     # -- shortcuts -------------------------------------------------------
@@ -137,37 +250,41 @@ class PolicyError(DunningError, ValueError):
     def errors(self) -> Sequence["PolicyError"]:
         return [self]
 
+    @property
+    def diagnostic(self) -> Diagnostic:
+        """This error as a :class:`Diagnostic` (code ``invalid-policy`` when it was raised without one)."""
+        return Diagnostic(self.code or "invalid-policy", self.message, self.severity, self.location, self.help,
+                          self.notes)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """Every error as a :class:`Diagnostic`, in the order of ``errors``."""
+        return [e.diagnostic for e in self.errors]
+
     # -- rendering -------------------------------------------------------
     def render(self, color: bool = False) -> str:
-        return render_diagnostic(self.message, self.location, self.help, self.severity, color)
+        return self.diagnostic.render(color)
 
     def to_dict(self) -> dict[str, Any]:
-        loc = self.location
-        return {
-            "severity": self.severity,
-            "code": self.code,
-            "message": self.message,
-            "file": loc.file if loc else None,
-            "line": loc.line if loc else None,
-            "column": loc.column if loc else None,
-            "help": self.help,
-        }
+        return self.diagnostic.to_dict()
 
     def __reduce__(self):  # pragma: no cover - pickling support
-        return (PolicyError, (self.message, self.location), {"help": self.help})
+        return (PolicyError, (self.message, self.location), {"help": self.help, "code": self.code,
+                                                              "severity": self.severity, "notes": self.notes})
 
 
 class PolicyErrors(PolicyError):
     """Several policy errors found in one pass; ``errors`` lists them in source order."""
 
     def __init__(self, errors: Sequence[PolicyError]) -> None:
-        def key(e: PolicyError):
+        def key(e: PolicyError) -> tuple[str, int, int]:
             loc = e.location
             return (loc.file, loc.line, loc.column) if loc else ("", 0, 0)
 
         self._errors = sorted(errors, key=key)
         first = self._errors[0]
-        super().__init__(first.message, first.location, help=first.help, code=first.code)
+        super().__init__(first.message, first.location, help=first.help, code=first.code, severity=first.severity,
+                         notes=first.notes)
 
     @property
     def errors(self) -> Sequence[PolicyError]:
@@ -183,17 +300,20 @@ class PolicyErrors(PolicyError):
 class RecordError(DunningError, ValueError):
     """An input record (invoice, customer, event) is invalid.
 
-    Names the file, the line (1-based) and, where known, the field.
+    Names the file, the line (1-based) and, where known, the field; ``code`` says what kind of
+    problem it is (see :mod:`dunning_engine.codes`).
     """
 
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
-                 field: str | None = None, record: Any = None, help: str | None = None) -> None:
+                 field: str | None = None, record: Any = None, help: str | None = None,
+                 code: str | None = None) -> None:
         self.message = message
         self.file = file
         self.line = line
         self.field = field
         self.record = record
         self.help = help
+        self.code = code
         super().__init__(self.render())
 
     def render(self) -> str:
@@ -204,22 +324,41 @@ class RecordError(DunningError, ValueError):
             text += f"\nhelp: {self.help}"
         return text
 
+    @property
+    def diagnostic(self) -> Diagnostic:
+        """This reject as a :class:`Diagnostic` (code ``invalid-record`` when it was raised without one)."""
+        return Diagnostic(self.code or "invalid-record", self.message, "error", None, self.help,
+                          file=self.file, line=self.line, field=self.field)
+
     def to_dict(self) -> dict[str, Any]:
+        """The line of the rejects file (``--rejects``): the record with why it was rejected."""
         return {"file": self.file, "line": self.line, "field": self.field,
                 "reason": self.message, "record": self.record}
 
 
 class EngineError(DunningError, RuntimeError):
-    """A case could not be advanced (for example, an endless chain of transitions)."""
+    """A case could not be advanced (for example, an endless chain of transitions).
 
-    def __init__(self, message: str, *, case: str | None = None, help: str | None = None) -> None:
+    ``severity`` is ``warning`` for what the engine reports without failing the case
+    (``Engine.warnings``); ``code`` says what happened (see :mod:`dunning_engine.codes`).
+    """
+
+    def __init__(self, message: str, *, case: str | None = None, help: str | None = None,
+                 code: str | None = None, severity: Severity = "error") -> None:
         self.message = message
         self.case = case
         self.help = help
+        self.code = code
+        self.severity: Severity = severity
         text = f"case {case}: {message}" if case else message
         if help:
             text += f"\nhelp: {help}"
         super().__init__(text)
+
+    @property
+    def diagnostic(self) -> Diagnostic:
+        """This error as a :class:`Diagnostic` (code ``case-failed`` when it was raised without one)."""
+        return Diagnostic(self.code or "case-failed", self.message, self.severity, None, self.help, case=self.case)
 
 
 class OutputError(DunningError, OSError):
@@ -237,6 +376,11 @@ class OutputError(DunningError, OSError):
     def __str__(self) -> str:
         return f"error: {self.message}" + (f"\nhelp: {self.help}" if self.help else "")
 
+    @property
+    def diagnostic(self) -> Diagnostic:
+        return Diagnostic("cannot-write", self.message, "error", None, self.help,
+                          file=None if self.target == "-" else self.target)
+
     @classmethod
     def from_os_error(cls, error: OSError, target: str) -> "OutputError":
         """``error``, raised while opening or writing ``target`` (a path, or ``"-"``), in plain words."""
@@ -251,7 +395,7 @@ class OutputError(DunningError, OSError):
             codes.EBADF: ("it is closed", "run the command with this output open (not closed with >&-), "
                                           "or write to a file"),
         }
-        reason, help = reasons.get(error.errno, (error.strerror or str(error) or type(error).__name__,
+        reason, help = reasons.get(error.errno or -1, (error.strerror or str(error) or type(error).__name__,
                                                  "check the path and its permissions"))
         return cls(target, reason, errno=error.errno, help=help)
 

@@ -2,8 +2,9 @@
 
 - The policy: ``--policy P``, or P as the first argument (commands that take
   several policies take several arguments, and ``--policy`` repeated).
-- ``--format``: ``text`` for people or ``json`` for machines (``graph`` alone
-  chooses ``mermaid`` or ``dot``).
+- ``--format``: ``text`` for people or ``json`` for machines: one document of one
+  shape for every command (:func:`print_json`, docs/cli.md); ``graph`` alone
+  chooses ``mermaid`` or ``dot``.
 - Output: every write to standard output or to a file named on the command
   line goes through :func:`echo` / :func:`write_text`, so that a closed or full
   stream, or a pipe whose reader has gone, is an :class:`OutputError` naming
@@ -23,9 +24,10 @@ import click
 
 from ..errors import OutputError
 
-__all__ = ["color", "emit_errors", "echo", "echo_bytes", "write_text", "silence_stdout", "policy_input",
-           "format_option", "check_stdin"]
+__all__ = ["color", "emit_errors", "echo", "write_text", "silence_stdout", "policy_input",
+           "format_option", "print_json", "check_stdin", "FORMAT_KEY"]
 
+FORMAT_KEY = "dunning.format"  # ctx.meta: the --format of the command being run
 POLICY_HELP = "The policy (.yaml, .yml or .dunning); may also be given as the first argument."
 
 
@@ -37,17 +39,12 @@ def color(stream=None) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
-def emit_errors(errors, fmt: str) -> None:
-    """Print diagnostics to stderr as text (with source and caret) or as JSON lines."""
-    if fmt == "json":
-        import json
-
-        for e in errors:
-            click.echo(json.dumps(e.to_dict(), ensure_ascii=False), err=True)
-    else:
-        use_color = color()
-        for e in errors:
-            click.echo(e.render(color=use_color), err=True)
+def emit_errors(errors) -> None:
+    """Print diagnostics (or errors) to stderr as text: position, source line with a caret, help.
+    (With ``--format json`` they go into the command's JSON document instead: :func:`print_json`.)"""
+    use_color = color()
+    for e in errors:
+        click.echo(e.render(color=use_color), err=True)
 
 
 def _stdout_closed() -> OutputError:
@@ -60,22 +57,6 @@ def echo(text: str = "", nl: bool = True) -> None:
         raise _stdout_closed()
     try:
         click.echo(text, nl=nl)
-    except OSError as e:
-        raise OutputError.from_os_error(e, "-") from None
-
-
-def echo_bytes(data: bytes) -> None:
-    """Write ``data`` (UTF-8) on standard output, unchanged; failures as in :func:`echo`."""
-    if sys.stdout is None:
-        raise _stdout_closed()
-    try:
-        buffer = getattr(sys.stdout, "buffer", None)
-        if buffer is None:  # a text-only stream (tests capture stdout this way)
-            sys.stdout.write(data.decode("utf-8"))
-        else:
-            sys.stdout.flush()
-            buffer.write(data)
-            buffer.flush()
     except OSError as e:
         raise OutputError.from_os_error(e, "-") from None
 
@@ -115,8 +96,10 @@ def check_stdin(**paths: str | None) -> None:
     if dash and sys.stdin is None:
         from ..errors import DunningError
 
-        raise DunningError(f"error: cannot read standard input (--{dash[0]} -): it is closed\n"
-                           f"help: give --{dash[0]} a file, or run the command with its input open")
+        error = DunningError(f"error: cannot read standard input (--{dash[0]} -): it is closed\n"
+                             f"help: give --{dash[0]} a file, or run the command with its input open")
+        error.code = "stdin-closed"
+        raise error
 
 
 def policy_input(many: bool = False):
@@ -152,9 +135,22 @@ def policy_input(many: bool = False):
     return decorate
 
 
-def format_option(*choices: str, default: str | None = None, help: str | None = None):
-    """``--format``: text for people, json for machines (the same meaning in every command)."""
+def format_option(*choices: str, default: str | None = None, help: str | None = None, dest: str = "fmt"):
+    """``--format``: text for people, json for machines (the same meaning in every command). The choice
+    is remembered in ``ctx.meta`` so that an error that stops the command is printed in it too."""
     choices = choices or ("text", "json")
-    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=default or choices[0],
-                        show_default=True,
+
+    def remember(ctx: click.Context, param: click.Parameter, value: str) -> str:
+        ctx.meta[FORMAT_KEY] = value
+        return value
+
+    return click.option("--format", dest, type=click.Choice(list(choices)), default=default or choices[0],
+                        show_default=True, callback=remember,
                         help=help or "text for people, json for machines.")
+
+
+def print_json(command: str, diagnostics, *, ok: bool, summary: dict | None = None, **fields) -> None:
+    """Print the JSON document of ``command`` (docs/cli.md) on standard output."""
+    from .report import document, render
+
+    echo(render(document(command, diagnostics, ok=ok, summary=summary, **fields)))

@@ -13,14 +13,16 @@ from pathlib import Path
 import click
 
 from .._version import __version__
-from .common import check_stdin, color, echo, echo_bytes, emit_errors, format_option, policy_input, silence_stdout
+from .common import (FORMAT_KEY, check_stdin, color, echo, emit_errors, format_option, policy_input, print_json,
+                     silence_stdout)
 
 __all__ = ["cli", "main", "emit_errors"]
 
 
 class _Group(click.Group):
     """Turns any DunningError (or a file that cannot be read or written) that escapes a command into
-    a message and exit 1, never a traceback."""
+    a message and exit 1, never a traceback; with ``--format json``, into the command's JSON document
+    (docs/cli.md)."""
 
     def invoke(self, ctx):
         from ..errors import DunningError, OutputError, PolicyError
@@ -30,18 +32,37 @@ class _Group(click.Group):
         except OutputError as e:
             if e.target == "-":
                 silence_stdout()  # what is still buffered must not fail again at exit
-            click.echo(str(e), err=True)
-            sys.exit(1)
+                click.echo(str(e), err=True)  # not as JSON: standard output is what failed
+                sys.exit(1)
+            self.fail(ctx, [e.diagnostic], str(e))
         except PolicyError as e:
-            click.echo(e.render(color=color()), err=True)
-            sys.exit(1)
+            self.fail(ctx, e.diagnostics, e.render(color=color()))
         except DunningError as e:
-            click.echo(str(e), err=True)
-            sys.exit(1)
+            self.fail(ctx, [e.diagnostic], str(e))
         except OSError as e:
+            from ..errors import Diagnostic
+
             where = f" '{e.filename}'" if getattr(e, "filename", None) else ""
-            click.echo(f"error: cannot use{where}: {e.strerror or e}\nhelp: check the path and its permissions", err=True)
-            sys.exit(1)
+            reason = e.strerror or str(e)
+            help = "check the path and its permissions"
+            self.fail(ctx, [Diagnostic("cannot-read", f"cannot use{where}: {reason}", help=help,
+                                       file=None if e.filename is None else str(e.filename))],
+                      f"error: cannot use{where}: {reason}\nhelp: {help}")
+
+    @staticmethod
+    def fail(ctx, diagnostics, text: str):
+        """Exit 1 after printing ``text`` on stderr, or with --format json the command's document."""
+        if ctx.meta.get(FORMAT_KEY) == "json":
+            from .report import document, render
+
+            command = ctx.invoked_subcommand or "dunning"
+            if command == "run":  # its standard output is for actions: its report goes to stderr
+                click.echo(render(document(command, diagnostics, ok=False)), err=True)
+            else:
+                print_json(command, diagnostics, ok=False)
+        else:
+            click.echo(text, err=True)
+        sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,7 +79,7 @@ def cli() -> None:
 
 @cli.command()
 @policy_input(many=True)
-@format_option(help="text for people, json (one object per line) for machines.")
+@format_option(help="text for people, json (one document, docs/cli.md) for machines.")
 @click.option("--summary", is_flag=True, help="Print a summary of each valid policy.")
 @click.option("-v", "--verbose", is_flag=True, help="Print 'FILE: ok' for each valid policy too.")
 @click.option("--strict", is_flag=True, help="Exit 1 when there are warnings (e.g. a policy its compliance packs will override).")
@@ -68,15 +89,18 @@ def validate(policies: tuple[str, ...], fmt: str, summary: bool, verbose: bool, 
     Policies are YAML (.yaml, .yml) or DSL (.dunning) files. Quiet when every file is valid; -v lists them. Each error is printed as
     file:line:col, the source line with a caret, and a help line. Warnings (contact rules and compliance packs the policy cannot
     keep, see docs/compliance.md) are printed too; they fail the run only with
-    --strict. With --format json, one object per line: each error and
-    warning on stderr, and {"file", "valid", "policy"} for each valid policy on
-    stdout. Exit 1 when a file is invalid (or, with --strict, warned about).
+    --strict. With --format json, one document on stdout: the errors and
+    warnings as diagnostics, and {"file", "valid", "policy"} for each file
+    under "policies". Exit 1 when a file is invalid (or, with --strict, warned about).
     """
-    from ..errors import PolicyError
+    from ..compliance.check import compliance_warnings
+    from ..errors import Diagnostic, Location, PolicyError, Source
     from ..policy.load import load_policy
 
     failed = 0
     warnings = 0
+    diagnostics: list[Diagnostic] = []
+    checked: list[dict] = []
     for path in policies:
         try:
             policy = load_policy(Path(path))  # a path: an unknown suffix is an error with a help line
@@ -84,37 +108,37 @@ def validate(policies: tuple[str, ...], fmt: str, summary: bool, verbose: bool, 
             failed += 1
             errs = e.errors
             for err in errs:
-                if err.location is None:
-                    # Errors about the file as a whole still name it.
-                    from ..errors import Location, Source
-
+                if err.location is None:  # errors about the file as a whole still name it
                     err.location = Location(Source(path, ""), 1, 1)
-            emit_errors(errs, fmt)
+            checked.append({"file": path, "valid": False, "policy": None})
+            if fmt == "json":
+                diagnostics += [err.diagnostic for err in errs]
+            else:
+                emit_errors(errs)
             continue
-        if fmt == "json":
-            import json
-
-            echo(json.dumps({"file": path, "valid": True, "policy": policy.key}))
-        else:
+        checked.append({"file": path, "valid": True, "policy": policy.key})
+        if fmt == "text":
             if verbose:
                 echo(f"{path}: ok ({policy.key}, {len(policy.states)} states)")
             if summary:
                 from ..policy.describe import summarize
 
                 echo(summarize(policy))
-        from ..compliance.check import compliance_warnings
-
         warned = compliance_warnings(policy)
-        if warned:
-            emit_errors(warned, fmt)
-            warnings += len(warned)
-    if strict and warnings and not failed:
-        if fmt == "text":
-            click.echo(f"{warnings} warning(s) (--strict)", err=True)
-        sys.exit(1)
-    if failed:
-        if fmt == "text":
-            click.echo(f"{failed} of {len(policies)} policy file(s) invalid", err=True)
+        warnings += len(warned)
+        if fmt == "json":
+            diagnostics += [w.diagnostic for w in warned]
+        else:
+            emit_errors(warned)
+    fails = bool(failed or (strict and warnings))
+    if fmt == "json":
+        print_json("validate", diagnostics, ok=not fails, summary={"files": len(policies), "invalid": failed},
+                   policies=checked)
+    elif failed:
+        click.echo(f"{failed} of {len(policies)} policy file(s) invalid", err=True)
+    elif strict and warnings:
+        click.echo(f"{warnings} warning(s) (--strict)", err=True)
+    if fails:
         sys.exit(1)
 
 
@@ -162,14 +186,18 @@ def _portfolio_options(command):
 @click.option("--explain", is_flag=True, help="Add to each action the trigger, the guard and the values it read.")
 @click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False), help="Write rejected records here (JSONL).")
 @click.option("-q", "--quiet", is_flag=True, help="Leave out the summary line on stderr.")
-def run(policy, invoices, customers, events, until, since, out, states_path, explain, rejects_path, quiet) -> None:
+@format_option(help="The report on stderr: text for people, json (one document, docs/cli.md) for machines; "
+                    "the actions are JSONL either way.")
+def run(policy, invoices, customers, events, until, since, out, states_path, explain, rejects_path, quiet,
+        fmt) -> None:
     """Run a policy over records and write the actions (JSONL).
 
     Invalid records are reported on stderr with file, line and reason and
     skipped; the rest is processed. A one-line summary (cases by state,
     actions by type, records rejected) ends the run on stderr, unless -q.
-    Exit 1 when a record was rejected, a case failed or an output cannot be
-    written.
+    With --format json, the report on stderr is one JSON document instead
+    (standard output holds the actions). Exit 1 when a record was rejected,
+    a case failed or an output cannot be written.
     """
     from ..engine.runner import run_files
 
@@ -178,10 +206,15 @@ def run(policy, invoices, customers, events, until, since, out, states_path, exp
     def report(text: str) -> None:
         click.echo(text, err=True)
 
+    def report_json(found, figures) -> None:
+        from .report import document, render
+
+        click.echo(render(document("run", found, ok=not found, summary=figures)), err=True)
+
     problems = run_files(
         policy, invoices=invoices, customers=customers, events=events, until=until, since=since,
         out=out, states=states_path, explain=explain, rejects=rejects_path,
-        report=report, summary=None if quiet else report,
+        report=report, summary=None if quiet else report, diagnostics=report_json if fmt == "json" else None,
     )
     sys.exit(1 if problems else 0)
 
@@ -190,7 +223,7 @@ def run(policy, invoices, customers, events, until, since, out, states_path, exp
 @_portfolio_options
 @click.option("--case", "case_id", required=True, help="The case to explain (invoice id, or customer id in customer scope).")
 @click.option("--key", help="Explain only the action with this key.")
-@format_option(help="text (a timeline) for people, json (one trace entry per line) for machines.")
+@format_option(help="text (a timeline) for people, json (one document with the trace entries) for machines.")
 def explain(policy, invoices, customers, events, until, case_id, key, fmt) -> None:
     """Explain a case: why its actions fired, why rules did not.
 
@@ -202,28 +235,33 @@ def explain(policy, invoices, customers, events, until, case_id, key, fmt) -> No
     """
     from ..engine.explain import case_timeline, render_timeline
     from ..engine.runner import simulate
+    from ..errors import Diagnostic, did_you_mean
 
     check_stdin(invoices=invoices, customers=customers, events=events)
     result = simulate(policy, invoices=invoices, customers=customers or (), events=events or (),
                       until=until, explain=True)
-    for e in result.rejects:
-        click.echo(e.render(), err=True)
+    diagnostics = [e.diagnostic for e in result.rejects]
+    if fmt == "text":
+        for e in result.rejects:
+            click.echo(e.render(), err=True)
+    problem = None
     try:
         entries = case_timeline(result.engine, case_id, key)
     except KeyError:
         known = sorted(result.engine.cases)
-        from ..errors import did_you_mean
-
         hint = did_you_mean(case_id, known) or f"cases: {', '.join(known[:10])}"
-        click.echo(f"error: no case '{case_id}'\nhelp: {hint}", err=True)
-        sys.exit(1)
-    if key is not None and not entries:
-        click.echo(f"error: case '{case_id}' has no action with key '{key}'", err=True)
+        problem = Diagnostic("unknown-case", f"no case '{case_id}'", help=hint, case=case_id)
+        entries = []
+    if problem is None and key is not None and not entries:
+        problem = Diagnostic("unknown-action-key", f"case '{case_id}' has no action with key '{key}'", case=case_id)
+    if problem is not None:
+        if fmt == "json":
+            print_json("explain", [*diagnostics, problem], ok=False, summary={"entries": 0}, trace=[])
+        else:
+            click.echo(f"error: {problem.message}" + (f"\nhelp: {problem.help}" if problem.help else ""), err=True)
         sys.exit(1)
     if fmt == "json":
-        from ..io.writers import dumps_record
-
-        echo_bytes(b"".join(dumps_record(entry) for entry in entries))
+        print_json("explain", diagnostics, ok=not result.rejects, summary={"entries": len(entries)}, trace=entries)
     else:
         case = result.engine.cases[case_id]
         echo(render_timeline(entries, result.engine.clock.tz, getattr(case, "currency", None)))

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from .common import color, echo, emit_errors, format_option, policy_input, write_text
+from .common import color, echo, emit_errors, format_option, policy_input, print_json, write_text
 
 __all__ = ["test", "check", "lint", "COMMANDS"]
 
@@ -20,7 +20,7 @@ __all__ = ["test", "check", "lint", "COMMANDS"]
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @format_option("text", "json", "junit",
-               help="text for people, json (one document) for machines; junit (JUnit XML) for CI systems.")
+               help="text for people, json (one document, docs/cli.md) for machines; junit (JUnit XML) for CI systems.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False),
               help="Also write a JUnit XML report to this file.")
 @click.option("--coverage", is_flag=True,
@@ -37,7 +37,7 @@ def test(paths: tuple[str, ...], fmt: str, junit_path: str | None, coverage: boo
     or no case was found.
     """
     from ..testing.coverage import Coverage
-    from ..testing.report import render_json, render_junit, render_text, summary
+    from ..testing.report import diagnostics_of, render_junit, render_text, summary
     from ..testing.scenarios import run_scenarios
 
     results = []
@@ -47,8 +47,14 @@ def test(paths: tuple[str, ...], fmt: str, junit_path: str | None, coverage: boo
             mark = "ok   " if r.passed else ("ERROR" if r.status == "error" else "FAIL ")
             echo(f"{mark} {r.file}" + (f"::{r.name}" if r.status != "error" else ""))
     cov = Coverage().extend(results) if coverage else None
+    s = summary(results)
     if fmt == "json":
-        echo(render_json(results, cov.report() if cov else None))
+        fields = {"results": [r.to_dict() for r in results]}
+        if cov is not None:
+            fields["coverage"] = cov.report()
+        print_json("test", diagnostics_of(results), ok=s["ok"],
+                   summary={k: s[k] for k in ("cases", "passed", "failed")} | {"files_with_errors": s["errors"]},
+                   **fields)
     elif fmt == "junit":
         echo(render_junit(results), nl=False)
     else:
@@ -58,9 +64,8 @@ def test(paths: tuple[str, ...], fmt: str, junit_path: str | None, coverage: boo
             echo(cov.render())
     if junit_path:
         write_text(junit_path, render_junit(results))
-    s = summary(results)
     if not s["ok"]:
-        if fmt != "text" and s["cases"] == 0 and not s["errors"]:
+        if fmt == "junit" and s["cases"] == 0 and not s["errors"]:
             click.echo("no scenario case found (scenario files are named *.test.yaml)", err=True)
         sys.exit(1)
 
@@ -79,7 +84,7 @@ def test(paths: tuple[str, ...], fmt: str, junit_path: str | None, coverage: boo
               help="Horizon of each run, in days from 2026-01-01.")
 @click.option("--out", "out", type=click.Path(dir_okay=False),
               help="Write the minimal failing scenario to this file (its policy path relative to it).")
-@format_option(help="text (a report and a ready-to-paste scenario) or json (one document).")
+@format_option(help="text (a report and a ready-to-paste scenario) or json (one document, docs/cli.md).")
 def check(policy: str, examples: int, seed: str, max_invoices: int, max_events: int, days: int, out: str | None,
           fmt: str) -> None:
     """Fuzz a policy with random portfolios, checking invariants.
@@ -97,8 +102,11 @@ def check(policy: str, examples: int, seed: str, max_invoices: int, max_events: 
     try:
         import hypothesis  # noqa: F401 - the optional extra [check]: say so plainly if it is missing
     except ImportError:
-        click.echo("error: dunning check needs Hypothesis: pip install 'dunning-engine[check]'", err=True)
-        sys.exit(1)
+        from ..errors import DunningError
+
+        missing = DunningError("error: dunning check needs Hypothesis: pip install 'dunning-engine[check]'")
+        missing.code = "missing-extra"
+        raise missing from None  # printed by the group, as text or in the JSON document
     from ..testing.fuzz import check_policy
 
     if seed == "random":
@@ -115,9 +123,15 @@ def check(policy: str, examples: int, seed: str, max_invoices: int, max_events: 
     if out and result.scenario:
         write_text(out, result.scenario)
     if fmt == "json":
-        import json
+        from ..errors import Diagnostic
 
-        echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
+        found = []
+        if result.violation is not None:
+            found.append(Diagnostic("invariant-violated", result.violation.render(), file=policy,
+                                    case=result.violation.case,
+                                    help="run the minimal failing scenario ('scenario') with dunning test"))
+        print_json("check", found, ok=result.ok, summary={"examples": examples}, **{
+            k: v for k, v in result.to_dict().items() if k != "ok"})
     else:
         text = result.render()
         echo(text, nl=not text.endswith("\n"))
@@ -129,7 +143,7 @@ def check(policy: str, examples: int, seed: str, max_invoices: int, max_events: 
 
 @click.command()
 @policy_input(many=True)
-@format_option(help="text (file:line:col, source line, help) or json (a list of findings).")
+@format_option(help="text (file:line:col, source line, help) or json (one document, docs/cli.md).")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--ignore", "ignore", multiple=True, metavar="CODE",
               help="Leave out findings with this code or name (e.g. DL003 or shadowed-rule); repeatable.")
@@ -155,28 +169,28 @@ def lint(policies: tuple[str, ...], fmt: str, strict: bool, ignore: tuple[str, .
     from ..policy.load import load_policy
 
     findings = []
-    failed = False
+    not_loaded = []
     for path in policies:
         try:
             policy = load_policy(path)
         except PolicyError as e:
-            failed = True
-            emit_errors(e.errors, fmt)
+            not_loaded += e.diagnostics
+            if fmt == "text":
+                emit_errors(e.errors)
             continue
         findings.extend(lint_policy(policy, ignore=ignore))
     errors = sum(1 for f in findings if f.severity == "error")
     warnings = len(findings) - errors
+    failed = bool(not_loaded or errors or (strict and warnings))
     if fmt == "json":
-        import json
-
-        echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
+        print_json("lint", not_loaded + findings, ok=not failed, summary={"files": len(policies)})
     else:
         use_color = color(sys.stdout)
         for f in findings:
             echo(f.render(color=use_color))
         if findings:
             click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
-    if failed or errors or (strict and warnings):
+    if failed:
         sys.exit(1)
 
 

@@ -26,7 +26,8 @@ def rate_on(engine: Any, case: Any, name: str, day: _dt.date, pack: str, what: s
         why = f"it has no value on or before {day.isoformat()}" if known else "the policy declares no such table"
         raise EngineError(
             f"compliance {pack} caps {what} with rate(\"{name}\"), but {why}", case=case.id,
-            help=f"add a dated table under 'rates:' (rates: {{{name}: rates/{name.lower()}.csv}}) covering {day.year}")
+            help=f"add a dated table under 'rates:' (rates: {{{name}: rates/{name.lower()}.csv}}) covering {day.year}",
+            code="missing-rate")
     return Decimal(value)
 
 

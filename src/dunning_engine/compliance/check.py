@@ -1,6 +1,7 @@
 """Static checks of a policy's contact rules, rates and compliance packs (``dunning validate`` warnings).
 
-Each finding is a ``PolicyError`` with ``severity="warning"``: the policy is valid and runs, but
+Each finding is a ``PolicyError`` with ``severity="warning"`` and a code ``DC...`` (its ``diagnostic``
+renders ``[DC001 fee-before-allowed]`` after the message): the policy is valid and runs, but
 the engine will not do what it says — a fee the pack caps to zero, contacts deferred further and
 further because a rule fires more often than a limit lets them out, a channel dropped, a cap that
 cannot be computed without a rate table. The checks read only the IR and are conservative: a
@@ -27,6 +28,7 @@ import math
 import re
 from typing import Any, Iterator
 
+from ..codes import CODES as _REGISTRY
 from ..errors import Location, PolicyError
 from ..policy import ir
 from ..vocabulary import contact_channels
@@ -34,22 +36,15 @@ from . import packs_of
 
 __all__ = ["compliance_warnings", "CODES"]
 
-CODES = {
-    "DC001": "fee-before-allowed",
-    "DC002": "contacts-pile-up",
-    "DC003": "channel-dropped",
-    "DC004": "no-contact-window",
-    "DC005": "missing-rate-table",
-    "DC006": "pack-currency",
-    "DC007": "holidays-without-calendar",
-}
+# code -> name, read from the registry (dunning_engine.codes)
+CODES: dict[str, str] = {code: entry.name or code for code, entry in _REGISTRY.items() if code.startswith("DC")}
 
 _DUE = re.compile(r"^(?:invoice\.)?due(?: ([+-]) (\d+) (day|days|week|weeks))?$")
 _GUARD = re.compile(r"days_overdue (>=|>|==) (\d+)")
 
 
-def _warn(code: str, message: str, location: Location | None, help: str | None = None) -> PolicyError:
-    return PolicyError(f"{message} [{code} {CODES[code]}]", location, help=help, code=code, severity="warning")
+def _warn(message: str, location: Location | None, help: str | None = None, *, code: str) -> PolicyError:
+    return PolicyError(message, location, help=help, code=code, severity="warning")
 
 
 def _find(policy: ir.Policy, needle: str, after: str | None = None) -> Location | None:
@@ -129,9 +124,9 @@ def _check_fee_days(policy: ir.Policy, warnings: list) -> None:
             if day is None or day >= first:
                 continue
             for fee in _fees(rule.do):
-                warnings.append(_warn("DC001", f"compliance {pack.code}: this fee is charged at {day} days of delay; "
+                warnings.append(_warn(f"compliance {pack.code}: this fee is charged at {day} days of delay; "
                                       f"no collection charge is allowed before {first} days, so it is capped to zero "
-                                      "and not charged", fee.location or rule.location, help))
+                                      "and not charged", fee.location or rule.location, help, code="DC001"))
         for s in policy.states:
             fees = _fees(s.on_enter)
             if not fees:
@@ -146,9 +141,10 @@ def _check_fee_days(policy: ir.Policy, warnings: list) -> None:
             if s.initial or (known and len(known) == len(days) and max(known) < first):
                 when = "when a case starts" if s.initial else f"at {max(known)} days of delay"
                 for fee in fees:
-                    warnings.append(_warn("DC001", f"compliance {pack.code}: this fee of state '{s.name}' is charged "
+                    warnings.append(_warn(f"compliance {pack.code}: this fee of state '{s.name}' is charged "
                                           f"{when}; no collection charge is allowed before {first} days, so it is "
-                                          "capped to zero and not charged", fee.location or s.location, help))
+                                          "capped to zero and not charged", fee.location or s.location, help,
+                                          code="DC001"))
 
 
 def _channels(action: ir.Action) -> list[str] | None:
@@ -174,18 +170,20 @@ def _check_frequency(policy: ir.Policy, rules, limits, warnings: list) -> None:
             if not demand:
                 continue
             if lim.kind == "gap" and lim.gap.fixed_days is not None and every < lim.gap.fixed_days:
-                warnings.append(_warn("DC002", f"this rule contacts every {trig.duration}, but {_rule_name(lim)} "
+                warnings.append(_warn(f"this rule contacts every {trig.duration}, but {_rule_name(lim)} "
                                       "keeps contacts further apart: they will be deferred, later and later",
-                                      rule.location, f"fire it every {lim.gap} or more, or give it 'max:'"))
+                                      rule.location, f"fire it every {lim.gap} or more, or give it 'max:'",
+                                      code="DC002"))
             elif lim.kind == "count" and lim.per.fixed_days is not None:
                 firings = math.ceil(lim.per.fixed_days / every)
                 if trig.max is not None:
                     firings = min(firings, trig.max)
                 if firings * demand > lim.max:
-                    warnings.append(_warn("DC002", f"this rule contacts every {trig.duration} ({firings * demand} "
+                    warnings.append(_warn(f"this rule contacts every {trig.duration} ({firings * demand} "
                                           f"contact(s) per {lim.per}), but {_rule_name(lim)}: they will be "
                                           "deferred, later and later", rule.location,
-                                          f"fire it at most {lim.max} time(s) per {lim.per}, or give it 'max:'"))
+                                          f"fire it at most {lim.max} time(s) per {lim.per}, or give it 'max:'",
+                                          code="DC002"))
 
 
 def _all_actions(policy: ir.Policy) -> Iterator[ir.Action]:
@@ -206,10 +204,11 @@ def _check_channels(rules, policy: ir.Policy, warnings: list) -> None:
             dropped = [c for c in ch if c not in kept]
             why = [_rule_name(lim) for lim in rules.limits
                    if lim.kind in ("count", "channels", "gap") and sum(1 for c in ch if lim.covers(c)) > (lim.max or 1)]
-            warnings.append(_warn("DC003", f"this remind goes out via {', '.join(kept)} only: each channel is a contact, "
+            warnings.append(_warn(f"this remind goes out via {', '.join(kept)} only: each channel is a contact, "
                                   f"and {'; '.join(why) or 'a limit'} does not let "
                                   f"{', '.join(ch)} go out together ({', '.join(dropped)} dropped)",
-                                  action.location, "send the other channels from another rule, a few days later"))
+                                  action.location, "send the other channels from another rule, a few days later",
+                                  code="DC003"))
 
 
 def _expressions(policy: ir.Policy) -> Iterator[Any]:
@@ -241,8 +240,9 @@ def _check_rates(policy: ir.Policy, warnings: list) -> None:
             else:
                 msg = (f"compliance {pack.code} needs the rate table '{name}' ({what}); without it every "
                        f"{needed_by} fails its case")
-            warnings.append(_warn("DC005", msg, _find_pack(policy, pack.code),
-                                  f"add it under rates:, e.g. rates: {{{name}: rates/{name.lower()}.csv}}"))
+            warnings.append(_warn(msg, _find_pack(policy, pack.code),
+                                  f"add it under rates:, e.g. rates: {{{name}: rates/{name.lower()}.csv}}",
+                                  code="DC005"))
     seen: set[str] = set()
     for e in _expressions(policy):
         if e is None:
@@ -250,8 +250,9 @@ def _check_rates(policy: ir.Policy, warnings: list) -> None:
         for name in sorted(getattr(e, "rates", ())):
             if name not in declared and name not in seen:
                 seen.add(name)
-                warnings.append(_warn("DC005", f"rate(\"{name}\") reads a table the policy does not declare: it is null",
-                                      _find(policy, f'rate("{name}")'), f"declare it under rates:, e.g. {name}: rates/{name.lower()}.csv"))
+                warnings.append(_warn(f"rate(\"{name}\") reads a table the policy does not declare: it is null",
+                                      _find(policy, f'rate("{name}")'), f"declare it under rates:, e.g. {name}: rates/{name.lower()}.csv",
+                                      code="DC005"))
 
 
 _CURRENCY = {"CL": ("CLP", "CLF"), "EU-B2B": ("EUR",), "UK-B2B": ("GBP",)}
@@ -264,9 +265,10 @@ def _check_currency(policy: ir.Policy, warnings: list) -> None:
     for pack in packs_of(policy):
         allowed = _CURRENCY.get(pack.code)
         if allowed and policy.currency not in allowed:
-            warnings.append(_warn("DC006", f"compliance {pack.code} caps fees in {' or '.join(allowed)}, but the policy's "
+            warnings.append(_warn(f"compliance {pack.code} caps fees in {' or '.join(allowed)}, but the policy's "
                                   f"currency is {policy.currency}: fees of cases in {policy.currency} fail their case",
-                                  _find_pack(policy, pack.code), "use the pack with invoices in its currency"))
+                                  _find_pack(policy, pack.code), "use the pack with invoices in its currency",
+                                  code="DC006"))
 
 
 def compliance_warnings(policy: ir.Policy) -> list[PolicyError]:
@@ -281,15 +283,15 @@ def compliance_warnings(policy: ir.Policy) -> list[PolicyError]:
 
         rules = ContactRules(policy, get_calendar(policy.calendar), ZoneInfo(policy.timezone))
         if rules.never:
-            warnings.append(_warn("DC004", "no instant is inside every contact window ("
+            warnings.append(_warn("no instant is inside every contact window ("
                                   + "; ".join(f"{w.source}: {w.text}" for w in rules.windows)
                                   + "): no contact will ever be sent", _find(policy, "windows") or _find(policy, "compliance"),
-                                  "widen the policy's windows to overlap the packs' hours"))
+                                  "widen the policy's windows to overlap the packs' hours", code="DC004"))
         _check_frequency(policy, rules, rules.limits, warnings)
         _check_channels(rules, policy, warnings)
         if not c.holidays and not policy.calendar:
-            warnings.append(_warn("DC007", "'holidays: false' needs a calendar: without 'calendar:' there are no holidays",
-                                  _find(policy, "holidays"), "add e.g. 'calendar: CL'"))
+            warnings.append(_warn("'holidays: false' needs a calendar: without 'calendar:' there are no holidays",
+                                  _find(policy, "holidays"), "add e.g. 'calendar: CL'", code="DC007"))
         _check_fee_days(policy, warnings)
         _check_currency(policy, warnings)
     _check_rates(policy, warnings)

@@ -78,10 +78,12 @@ def fee_cap(engine, case, ledger, amount: Decimal, today) -> Decimal:
         return collection_charge_cap_uf(overdue)
     if cur != "CLP":
         raise EngineError(f"compliance CL caps collection charges in UF, but the case is in {cur}", case=case.id,
-                          help="run Chilean consumer debts in CLP (or CLF) with a UF rate table")
+                          help="run Chilean consumer debts in CLP (or CLF) with a UF rate table",
+                          code="compliance-currency")
     uf = rate_on(engine, case, "UF", today, "CL", "collection charges")
     if uf <= 0:
-        raise EngineError(f"rate(\"UF\") is {uf} on {today.isoformat()}: not a UF value in CLP", case=case.id)
+        raise EngineError(f"rate(\"UF\") is {uf} on {today.isoformat()}: not a UF value in CLP", case=case.id,
+                          code="invalid-rate")
     return collection_charge_cap(overdue, uf)
 
 

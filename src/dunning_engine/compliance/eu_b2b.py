@@ -44,7 +44,8 @@ def reference_day(day: _dt.date) -> _dt.date:
 def fee_cap(engine, case, ledger, amount: Decimal, today) -> Decimal:
     if case.currency != "EUR":
         raise EngineError(f"compliance EU-B2B caps fees at 40 EUR, but the case is in {case.currency}", case=case.id,
-                          help="run euro invoices under EU-B2B, or cap fees in the policy with 'max:'")
+                          help="run euro invoices under EU-B2B, or cap fees in the policy with 'max:'",
+                          code="compliance-currency")
     return max(FIXED_SUM - ledger.fees, Decimal(0))
 
 

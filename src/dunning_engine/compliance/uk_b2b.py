@@ -52,7 +52,8 @@ def reference_day(day: _dt.date) -> _dt.date:
 def fee_cap(engine, case, ledger, amount: Decimal, today) -> Decimal:
     if case.currency != "GBP":
         raise EngineError(f"compliance UK-B2B caps fees in GBP, but the case is in {case.currency}", case=case.id,
-                          help="run sterling invoices under UK-B2B, or cap fees in the policy with 'max:'")
+                          help="run sterling invoices under UK-B2B, or cap fees in the policy with 'max:'",
+                          code="compliance-currency")
     return max(fixed_sum(max(ledger.principal, Decimal(0))) - ledger.fees, Decimal(0))
 
 

@@ -38,18 +38,20 @@ def _money(engine, case, value: Any, what: str) -> Decimal:
     if isinstance(value, Money):
         if value.currency != case.currency:
             raise EngineError(f"{what} is in {value.currency} but the case is in {case.currency}", case=case.id,
-                              help=f"write the amount in {case.currency}, or run a policy per currency")
+                              help=f"write the amount in {case.currency}, or run a policy per currency",
+                              code="currency-mismatch")
         return value.amount
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return Decimal(value)
-    raise EngineError(f"{what} is not an amount of money: {value!r}", case=case.id)
+    raise EngineError(f"{what} is not an amount of money: {value!r}", case=case.id, code="not-money")
 
 
 def _eval(expr, ctx):
     try:
         return expr.evaluate(ctx)
     except Exception as e:  # EvalError and friends: reported for the case
-        raise EngineError(f"cannot evaluate '{expr.canonical}': {e}", case=ctx.case.id) from None
+        raise EngineError(f"cannot evaluate '{expr.canonical}': {e}", case=ctx.case.id,
+                          code="evaluation-failed") from None
 
 
 def _base(engine, case, led, of: str) -> Decimal:

@@ -408,7 +408,8 @@ class ContactRules:
                 engine.warnings.append(EngineError(
                     f"a {action.kind} at {engine.clock.iso(t)} was not sent: no instant is inside every contact "
                     f"window ({'; '.join(w.source + ': ' + w.text for w in self.windows)})", case=case.id,
-                    help="widen the policy's windows so that they overlap the compliance packs' hours"))
+                    help="widen the policy's windows so that they overlap the compliance packs' hours",
+                    code="not-sent", severity="warning"))
             return None
         self.book(case, s, kept, t)
         return s

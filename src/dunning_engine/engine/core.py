@@ -220,7 +220,8 @@ class Engine:
         if origin is None:
             origin = invoice.origin
         if invoice.id in self.invoice_case:
-            raise RecordError(f"duplicate invoice id '{invoice.id}'", file=origin and origin[0], line=origin and origin[1], field="id")
+            raise RecordError(f"duplicate invoice id '{invoice.id}'", file=origin and origin[0], line=origin and origin[1], field="id",
+                              code="duplicate-id")
         t = self.clock.day_start(invoice.issued) if start is None else start
         if self._now is not None and t < self._now:
             t = self._now  # added after the clock passed its start: it starts now and catches up
@@ -246,7 +247,8 @@ class Engine:
         if invoice.currency != case.currency:
             raise RecordError(f"invoice currency {invoice.currency} differs from the customer's case currency {case.currency}",
                               file=origin and origin[0], line=origin and origin[1], field="currency",
-                              help="a customer-scope case keeps one currency; run one policy per currency")
+                              help="a customer-scope case keeps one currency; run one policy per currency",
+                              code="currency-mismatch")
         self.invoice_case[invoice.id] = case
         if not case.started and t < case.start:
             # An earlier invoice than the one the case was opened with: it starts the case, whatever the
@@ -280,8 +282,8 @@ class Engine:
 
     def add_event(self, event: Event) -> None:
         """Queue an event for its case. Raises ``RecordError`` for an event the engine cannot place."""
-        def reject(msg: str, field: str | None = None, help: str | None = None):
-            return RecordError(msg, file=event.origin[0], line=event.origin[1], field=field, help=help)
+        def reject(msg: str, field: str | None = None, help: str | None = None, *, code: str):
+            return RecordError(msg, file=event.origin[0], line=event.origin[1], field=field, help=help, code=code)
 
         event = check_event(event, self.clock.tz, self.cp.currency)  # as it is when a reader built it
 
@@ -292,24 +294,25 @@ class Engine:
         t = int(event.at.timestamp())
         if self._now is not None and t < self._now:
             raise reject(f"event at {event.at.isoformat()} is before the engine's clock ({self.clock.iso(self._now)})", "at",
-                         "feed events before advancing the clock past them")
+                         "feed events before advancing the clock past them", code="event-before-clock")
         if event.type == "invoice_issued":
             if event.new_invoice is None:
-                raise reject("invoice_issued needs an 'invoice' object", "invoice")
+                raise reject("invoice_issued needs an 'invoice' object", "invoice", code="missing-field")
             self.add_invoice(event.new_invoice, start=t, origin=event.origin)
         elif event.invoice is not None:
             case = self.invoice_case.get(event.invoice)
             if case is None:
                 raise reject(f"unknown invoice '{event.invoice}'", "invoice",
-                             "the invoice must be in --invoices or issued by an earlier invoice_issued event")
+                             "the invoice must be in --invoices or issued by an earlier invoice_issued event",
+                             code="unknown-invoice")
             if event.currency is not None and event.currency != case.currency:  # one currency a case
                 raise reject(f"currency {event.currency} does not match invoice {event.invoice} in "
-                             f"{case.currency}", "currency")
+                             f"{case.currency}", "currency", code="currency-mismatch")
             if event.amount is not None and event.currency is None:  # decimals of the invoice's currency
                 try:
                     check_amount(event.amount, case.currency)
                 except ValueError as e:
-                    raise reject(str(e), "amount") from None
+                    raise reject(str(e), "amount", code="invalid-amount") from None
             if case.scope_invoice:
                 event.invoice = case.id  # the equal string the case already holds: one copy per invoice
             self._push_event(case, t, event)
@@ -321,11 +324,11 @@ class Engine:
                     self._waiting.setdefault(event.customer, []).append(event)
                     self._record_id(event)
                     return
-                raise reject(f"unknown customer '{event.customer}'", "customer")
+                raise reject(f"unknown customer '{event.customer}'", "customer", code="unknown-customer")
             for case in cases:
                 self._push_event(case, t, event)
         else:
-            raise reject(f"a {event.type} event needs 'invoice' or 'customer'", "invoice")
+            raise reject(f"a {event.type} event needs 'invoice' or 'customer'", "invoice", code="missing-field")
         self._record_id(event)
 
     def _record_id(self, event: Event) -> None:
@@ -444,18 +447,20 @@ class Engine:
         except _ChainTooLong:
             err = EngineError(f"more than {self.chain_limit} transitions at {self.clock.iso(t)}; "
                               f"the case stopped in state '{self.cp.states[case.state].name}'", case=case.id,
-                              help="look for rules whose goto leads back without a condition turning false")
+                              help="look for rules whose goto leads back without a condition turning false",
+                              code="chain-limit")
         except DateOutOfRange as e:
-            err = EngineError(f"at {self.clock.iso(t)}: {e}", case=case.id, help=_RANGE_HELP)
+            err = EngineError(f"at {self.clock.iso(t)}: {e}", case=case.id, help=_RANGE_HELP, code="date-out-of-range")
         except EngineError as e:
             err = e
         except DunningError as e:  # an expression failed at run time (e.g. money of two currencies)
-            err = EngineError(f"at {self.clock.iso(t)}: {e}", case=case.id)
+            err = EngineError(f"at {self.clock.iso(t)}: {e}", case=case.id, code="evaluation-failed")
         except (OverflowError, ValueError) as e:  # date arithmetic past what Python holds (year 9999)
             if "range" not in str(e):
                 raise
             err = EngineError(f"at {self.clock.iso(t)}: a computed date is outside years "
-                              f"{FIRST_DAY.year}-{LAST_DAY.year} ({e})", case=case.id, help=_RANGE_HELP)
+                              f"{FIRST_DAY.year}-{LAST_DAY.year} ({e})", case=case.id, help=_RANGE_HELP,
+                              code="date-out-of-range")
         else:
             self._undo = None
             return
@@ -580,7 +585,8 @@ class Engine:
         target = case.previous if goto == PREVIOUS else goto
         if target is None:
             raise EngineError(f"goto previous from '{old.name}', but the case has no previous state", case=case.id,
-                              help="use goto: previous only in states that are entered from another state")
+                              help="use goto: previous only in states that are entered from another state",
+                              code="no-previous-state")
         returning = self._returning
         pause = returning and target in returning
         if old.on_exit and not pause:

@@ -109,7 +109,8 @@ def accept_plan(engine, case, t: int) -> None:
     offer = case.plan_offer
     if offer is None:
         engine.warnings.append(EngineError("plan_accepted, but no plan was offered: ignored", case=case.id,
-                                           help="offer a plan with offer_plan before accepting it"))
+                                           help="offer a plan with offer_plan before accepting it",
+                                           code="plan-not-offered", severity="warning"))
         engine._trace(case, t, "ignored", why="plan_accepted without an offered plan")
         return
     # Payments made between the offer and its acceptance count toward the installments (docs/decisions.md).

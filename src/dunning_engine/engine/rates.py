@@ -78,16 +78,17 @@ def read_rate_csv(path: str | os.PathLike, name: str = "", *, shown: str | None 
     try:
         raw = _read_regular_file(os.fspath(path))
     except _Refused as e:
-        raise PolicyError(f"cannot read {what} from '{shown}': {e.message}", help=e.help) from None
+        raise PolicyError(f"cannot read {what} from '{shown}': {e.message}", help=e.help, code="rate-file") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise PolicyError(f"{what} '{shown}' is not UTF-8 text ({e.reason} at byte {e.start})") from None
+        raise PolicyError(f"{what} '{shown}' is not UTF-8 text ({e.reason} at byte {e.start})",
+                          code="not-utf8") from None
     source = Source(shown, text)
     rows: dict[_dt.date, tuple[Decimal, int]] = {}
 
     def bad(line: int, col: int, msg: str, help: str | None = None, length: int = 1) -> PolicyError:
-        return PolicyError(f"{what}: {msg}", Location(source, line, col, length), help=help)
+        return PolicyError(f"{what}: {msg}", Location(source, line, col, length), help=help, code="invalid-rate-table")
 
     reader = csv.reader(io.StringIO(text))
     for lineno, cells in enumerate(_records(reader, bad), start=1):
@@ -120,7 +121,7 @@ def read_rate_csv(path: str | os.PathLike, name: str = "", *, shown: str | None 
         rows[day] = (value, lineno)
     if not rows:
         raise PolicyError(f"{what} '{shown}' has no rows", Location(source, 1, 1),
-                          help="write one 'YYYY-MM-DD,value' per line")
+                          help="write one 'YYYY-MM-DD,value' per line", code="invalid-rate-table")
     return sorted((d, v) for d, (v, _) in rows.items())
 
 
@@ -197,7 +198,7 @@ def load_rates(policy: ir.Policy, base_dir: str | os.PathLike | None = None) -> 
             tables[table.name] = read_rate_csv(full, table.name, shown=_shown(full))
         except PolicyError as e:
             if e.location is None:  # the file itself could not be read: point at the policy line
-                e = PolicyError(e.message, _where(policy, table), help=e.help)
+                e = PolicyError(e.message, _where(policy, table), help=e.help, code=e.code)
             raise e from None
     return tables
 
@@ -218,7 +219,7 @@ def _where(policy: ir.Policy, table: ir.RateTable) -> Location | None:
 
 def _table_error(policy: ir.Policy, table: ir.RateTable, refused: _Refused) -> PolicyError:
     return PolicyError(f"cannot read rate table '{table.name}' from '{table.path}': {refused.message}",
-                       _where(policy, table), help=refused.help)
+                       _where(policy, table), help=refused.help, code="rate-file")
 
 
 def _check_written(written: str) -> None:

@@ -77,7 +77,7 @@ def come_back(engine: Any, case: Any, t: int) -> None:
     if frame is None:
         raise EngineError(f"goto return from '{old.name}', but the case has no state to return to", case=case.id,
                           help="'return' goes back to the state the case came from: use it in states that are "
-                               "entered from another state, not in the initial state")
+                               "entered from another state, not in the initial state", code="no-return-state")
     if old.on_exit:
         engine._run_actions(case, old.on_exit, t, "on_exit", 1, None)
     engine._chain_step()

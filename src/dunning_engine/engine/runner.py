@@ -8,9 +8,9 @@ import gc
 import sys
 from pathlib import Path
 
-from typing import Callable
+from typing import Any, Callable
 
-from ..errors import OutputError, PolicyError, RecordError
+from ..errors import Diagnostic, OutputError, PolicyError, RecordError
 from ..policy.load import load_policy
 from .core import Engine
 from .rates import install_rates
@@ -135,13 +135,16 @@ def simulate(policy, *, invoices, customers=(), events=(), until, since=None, ex
 def run_files(policy_path: str, *, invoices: str, customers: str | None = None, events: str | None = None,
               until: str, since: str | None = None, out: str = "-", states: str | None = None,
               explain: bool = False, rejects: str | None = None,
-              report: Callable[[str], None] = print, summary: Callable[[str], None] | None = None) -> int:
+              report: Callable[[str], None] = print, summary: Callable[[str], None] | None = None,
+              diagnostics: Callable[[list[Diagnostic], dict[str, Any]], None] | None = None) -> int:
     """Run and write actions; return the number of problems (rejected records and failed cases).
 
     ``until``/``since`` are read by :func:`bound` (a date as ``until``: through the end of that day).
     ``report`` receives each problem; ``summary``, when given, one line at the end: cases by state,
-    actions written by type, records rejected (and cases failed). A write that fails raises
-    :class:`~dunning_engine.errors.OutputError` naming the file (``"-"``: standard output).
+    actions written by type, records rejected (and cases failed). ``diagnostics``, when given,
+    receives instead the problems as diagnostics and the figures of that line (:func:`run_figures`),
+    once at the end. A write that fails raises :class:`~dunning_engine.errors.OutputError` naming the
+    file (``"-"``: standard output).
     """
     if out == "-":
         _check_stdout()  # started with stdout closed: say so before the run
@@ -154,14 +157,15 @@ def run_files(policy_path: str, *, invoices: str, customers: str | None = None, 
     gc.disable()
     try:
         return _run(engine, policy, invoices=invoices, customers=customers, events=events, until=until,
-                    since=since, out=out, states=states, rejects=rejects, report=report, summary=summary)
+                    since=since, out=out, states=states, rejects=rejects, report=report, summary=summary,
+                    diagnostics=diagnostics)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
 def _run(engine, policy, *, invoices, customers, events, until, since, out, states, rejects, report,
-         summary) -> int:
+         summary, diagnostics) -> int:
     from ..io.readers import Rejects, read_customers, read_events, read_invoices
 
     install_rates(engine, policy)  # rates: tables (files relative to the policy file)
@@ -170,7 +174,8 @@ def _run(engine, policy, *, invoices, customers, events, until, since, out, stat
         until_t = bound(until, tz, end=True)
         since_t = bound(since, tz, end=False) if since else None
     except ValueError as e:
-        raise PolicyError(f"--until/--since: {e}", help="write a date (2026-03-01) or a datetime (2026-03-01T09:00)") from None
+        raise PolicyError(f"--until/--since: {e}", help="write a date (2026-03-01) or a datetime (2026-03-01T09:00)",
+                          code="invalid-instant") from None
     bad = Rejects()
 
     def place(fn, record, origin):
@@ -194,21 +199,26 @@ def _run(engine, policy, *, invoices, customers, events, until, since, out, stat
         for ev in read_events(events, tz=tz, default_currency=policy.currency, rejects=bad):
             place(engine.add_event, ev, ev.origin)
     _advance_silently(engine, since_t, until_t)
-    counts: dict[str, int] | None = {} if summary is not None else None
+    counts: dict[str, int] | None = {} if summary is not None or diagnostics is not None else None
     actions = engine.run(until_t)
     if counts is not None:
         actions = _counted(actions, counts)
     _writing(out, lambda target: _write_jsonl(target, actions))
     if states:
         _writing(states, lambda target: _write_jsonl(target, engine.case_states()))
-    for reject in bad.errors:
-        report(reject.render())
+    if diagnostics is None:
+        for reject in bad.errors:
+            report(reject.render())
     if rejects:
         _writing(rejects, bad.write_jsonl)
+    if diagnostics is not None:
+        diagnostics([e.diagnostic for e in bad.errors] + [e.diagnostic for e in engine.errors],
+                    run_figures(engine, counts or {}, len(bad.errors)))
+        return len(bad.errors) + len(engine.errors)
     for failure in engine.errors:
         report(f"error: {failure}")
     if summary is not None:
-        summary(_summary(engine, counts or {}, len(bad.errors)))
+        summary(_summary(run_figures(engine, counts or {}, len(bad.errors))))
     elif bad.errors:
         report(f"{len(bad.errors)} record(s) rejected")
     return len(bad.errors) + len(engine.errors)
@@ -250,20 +260,28 @@ def _n(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def _summary(engine: Engine, actions: dict[str, int], rejected: int) -> str:
-    """One line: cases (by state), actions written (by type), records rejected, cases failed."""
+def run_figures(engine: Engine, actions: dict[str, int], rejected: int) -> dict[str, Any]:
+    """The figures of a run: cases (and by state), actions written (and by type), records rejected,
+    cases failed."""
     names = [s.name for s in engine.cp.states]
     by_state: dict[str, int] = {}
     for case in engine.cases.values():
         name = names[case.state] if case.state >= 0 else "not started"
         by_state[name] = by_state.get(name, 0) + 1
+    return {"cases": len(engine.cases), "cases_by_state": dict(sorted(by_state.items())),
+            "actions": sum(actions.values()), "actions_by_type": dict(sorted(actions.items())),
+            "rejected": rejected, "failed": len(engine.errors)}
+
+
+def _summary(figures: dict[str, Any]) -> str:
+    """One line: cases (by state), actions written (by type), records rejected, cases failed."""
 
     def listed(counts: dict[str, int]) -> str:
-        return " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")" if counts else ""
+        return " (" + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")" if counts else ""
 
-    parts = [_n(len(engine.cases), "case") + listed(by_state),
-             _n(sum(actions.values()), "action") + listed(actions),
-             _n(rejected, "record") + " rejected"]
-    if engine.errors:
-        parts.append(_n(len(engine.errors), "case") + " failed")
+    parts = [_n(figures["cases"], "case") + listed(figures["cases_by_state"]),
+             _n(figures["actions"], "action") + listed(figures["actions_by_type"]),
+             _n(figures["rejected"], "record") + " rejected"]
+    if figures["failed"]:
+        parts.append(_n(figures["failed"], "case") + " failed")
     return "; ".join(parts)

@@ -40,7 +40,8 @@ def duration_too_long(value: Duration) -> PolicyError | None:
     if abs(value.amount) <= limit:
         return None
     return PolicyError(f"duration too long: '{value}' (at most {limit} {value.unit.replace('_', ' ')})",
-                       help="dates stay within the years 1900-2200, so a duration is at most 300 years")
+                       help="dates stay within the years 1900-2200, so a duration is at most 300 years",
+                       code="duration-too-long")
 
 
 _UNITS = "use day(s), week(s), month(s) or business day(s)"
@@ -108,17 +109,11 @@ class Checker:
         self.analysis = Analysis()
 
     # -- helpers -----------------------------------------------------------------
-    def error(self, message: str, node: A.Node, help: str | None = None, *, start: int | None = None,
+    def error(self, message: str, node: A.Node, help: str | None = None, *, code: str, start: int | None = None,
               length: int | None = None) -> PolicyError:
         s = node.start if start is None else start
         n = node.length if length is None else length
-        return PolicyError(message, self.locate(s, max(1, n)), help=help)
-
-    def coded(self, code: str, message: str, node: A.Node, help: str | None = None) -> PolicyError:
-        """An error with a code (those a DSL file that lost a part may cause, see ``policy.dsl_recover``)."""
-        err = self.error(message, node, help)
-        err.code = code
-        return err
+        return PolicyError(message, self.locate(s, max(1, n)), help=help, code=code)
 
     def run(self, node: A.Node) -> Analysis:
         self.analysis.type = self.visit(node)
@@ -139,10 +134,10 @@ class Checker:
         else:
             cur = self.schema.currency
             if money_t.currency not in (None, cur):
-                raise self.coded("literal-currency",
-                                 f"the number {format_decimal(value)} would be read as {cur}, but it meets "
+                raise self.error(f"the number {format_decimal(value)} would be read as {cur}, but it meets "
                                  f"{money_t.currency}", node,
-                                 help=f"write the currency: {format_decimal(value)} {money_t.currency}")
+                                 help=f"write the currency: {format_decimal(value)} {money_t.currency}",
+                                 code="literal-currency")
             self.analysis.money_literals[id(node)] = cur
             t = MoneyType(cur)
         self.analysis.types[id(node)] = t
@@ -159,13 +154,14 @@ class Checker:
     def merge_money(self, node: A.Node, a: MoneyType, b: MoneyType) -> MoneyType:
         if a.currency and b.currency and a.currency != b.currency:
             raise self.error(f"cannot mix {a.currency} and {b.currency}", node,
-                             help="convert one amount first; money of two currencies cannot be combined")
+                             help="convert one amount first; money of two currencies cannot be combined",
+                             code="currency-mismatch")
         return MoneyType(a.currency or b.currency)
 
     def need_bool(self, node: A.Node, t: Type, where: str) -> None:
         if t not in (BOOL, ANY, NULL):
             help = "compare it, e.g. balance > 0" if t.kind in ("number", "money") else None
-            raise self.error(f"{where} needs true or false, not {t}", node, help=help)
+            raise self.error(f"{where} needs true or false, not {t}", node, help=help, code="type-mismatch")
 
     # -- dispatch ---------------------------------------------------------------
     def _visit(self, node: A.Node) -> Type:
@@ -184,7 +180,7 @@ class Checker:
         if isinstance(node, A.DurationLit):
             too_long = duration_too_long(node.value)
             if too_long is not None:
-                raise self.error(too_long.message, node, help=too_long.help)
+                raise self.error(too_long.message, node, help=too_long.help, code="duration-too-long")
             return DURATION
         if isinstance(node, A.PercentLit):
             return PERCENT
@@ -207,11 +203,11 @@ class Checker:
     def var(self, node: A.Var) -> Type:
         name = node.name
         if name.startswith("_"):
-            raise self.error("names starting with '_' are not allowed", node)
+            raise self.error("names starting with '_' are not allowed", node, code="private-name")
         t = self.schema.lookup(name)
         if name == "event" and t is not None and not self.schema.event:
             raise self.error("event.* is only available in 'on:' rules", node,
-                             help="read the event in a rule with 'on: EVENT'")
+                             help="read the event in a rule with 'on: EVENT'", code="event-outside-on")
         if t is None:
             help: str | None
             if name in CUSTOMER_SCOPE_VARIABLES:
@@ -220,25 +216,29 @@ class Checker:
                 help = f"'{name}' is a function: write {name}(...)"
             else:
                 help = did_you_mean(name, self.schema.names)
-            raise self.coded("unknown-variable", f"unknown variable '{name}'", node, help=help)
+            raise self.error(f"unknown variable '{name}'", node, help=help, code="unknown-variable")
         return t
 
     def member(self, node: A.Member) -> Type:
         obj_t = self.visit(node.obj)
         name = node.name
-        at = {"start": node.name_start, "length": len(name)} if node.name_start >= node.start else {}
+        # point at the name (when known), not at the whole member expression
+        start, length = (node.name_start, len(name)) if node.name_start >= node.start else (None, None)
         if name.startswith("_"):
-            raise self.error("names starting with '_' are not allowed", node, None, **at)
+            raise self.error("names starting with '_' are not allowed", node, start=start, length=length,
+                             code="private-name")
         if isinstance(obj_t, RecordType):
             t = obj_t.field(name)
             if t is None:
                 help = did_you_mean(name, obj_t.field_names) or f"its fields are: {', '.join(obj_t.field_names)}"
-                raise self.error(f"{obj_t} has no field '{name}'", node, help=help, **at)
+                raise self.error(f"{obj_t} has no field '{name}'", node, help=help, start=start, length=length,
+                                 code="unknown-field")
             return t
         if obj_t is ANY:
             return ANY
         raise self.error(f"cannot read field '{name}' of {obj_t}", node,
-                         help="only records have fields: invoice, customer, event, promise, plan", **at)
+                         help="only records have fields: invoice, customer, event, promise, plan", start=start,
+                         length=length, code="unknown-field")
 
     def list_(self, node: A.ListExpr, meets: Type | None = None) -> Type:
         types = [self.visit(item) for item in node.items]
@@ -256,7 +256,8 @@ class Checker:
             elif isinstance(elem, MoneyType) and isinstance(t, MoneyType):
                 elem = self.merge_money(item, elem, t)
             elif elem.kind != t.kind or (elem != t and not isinstance(elem, ListType)):
-                raise self.error(f"a list cannot mix {elem} and {t}", item, help="write the values of one type")
+                raise self.error(f"a list cannot mix {elem} and {t}", item, help="write the values of one type",
+                                 code="type-mismatch")
         t = ListType(elem if elem is not None else ANY)
         self.analysis.types[id(node)] = t
         return t
@@ -269,7 +270,7 @@ class Checker:
             return BOOL
         if t in (NUMBER, PERCENT, DURATION, ANY, NULL) or isinstance(t, MoneyType):
             return t
-        raise self.error(f"cannot negate {t}", node)
+        raise self.error(f"cannot negate {t}", node, code="type-mismatch")
 
     def binary(self, node: A.Binary) -> Type:
         op = node.op
@@ -298,7 +299,8 @@ class Checker:
         if lt is NULL or rt is NULL:
             if op in ("==", "!="):
                 return
-            raise self.error(f"'{op}' with null is always false", node, help="write '== null' or '!= null'")
+            raise self.error(f"'{op}' with null is always false", node, help="write '== null' or '!= null'",
+                             code="null-comparison")
         if isinstance(lt, MoneyType) and isinstance(rt, MoneyType):
             self.merge_money(node, lt, rt)
             return
@@ -307,24 +309,27 @@ class Checker:
                 if isinstance(lt, ListType) and isinstance(rt, ListType):
                     self.comparable(node, op, lt.element, rt.element)
                 elif isinstance(lt, RecordType):
-                    raise self.error(f"cannot compare {lt} with {rt}", node, help="compare one of its fields")
+                    raise self.error(f"cannot compare {lt} with {rt}", node, help="compare one of its fields",
+                                     code="type-mismatch")
                 return
-            raise self.error(f"cannot order {lt} values with '{op}'", node, help="use '==' or '!='")
-        raise self.error(f"cannot compare {lt} with {rt}", node, help=_hint(lt, rt, node))
+            raise self.error(f"cannot order {lt} values with '{op}'", node, help="use '==' or '!='",
+                             code="type-mismatch")
+        raise self.error(f"cannot compare {lt} with {rt}", node, help=_hint(lt, rt, node), code="type-mismatch")
 
     def contains(self, node: A.Binary, lt: Type, rt: Type) -> Type:
         if rt is ANY or rt is NULL:
             return BOOL
         if not isinstance(rt, ListType):
             raise self.error(f"'{node.op}' needs a list on the right, not {rt}", node.right,
-                             help='write a list, e.g. customer.segment in ["vip", "smb"]')
+                             help='write a list, e.g. customer.segment in ["vip", "smb"]', code="type-mismatch")
         if lt is NULL:
             return BOOL
         try:
             self.comparable(node, "==", lt, rt.element)
         except PolicyError:
             raise self.error(f"cannot look for {lt} in a {rt}", node, help="the value and the list items must"
-                                                                            " have the same type") from None
+                                                                            " have the same type",
+                             code="type-mismatch") from None
         return BOOL
 
     def arith(self, node: A.Binary, op: str, lt: Type, rt: Type) -> Type:
@@ -348,22 +353,23 @@ class Checker:
             message = f"cannot subtract {rt} from {lt}"
         else:
             message = f"cannot {verb} {lt} by {rt}"
-        raise self.error(message, node, help=_hint(lt, rt, node))
+        raise self.error(message, node, help=_hint(lt, rt, node), code="type-mismatch")
 
     # -- functions ----------------------------------------------------------------
     def call(self, node: A.Call) -> Type:
         name = node.name
-        at = {"start": node.start, "length": len(name)}
         if name not in FUNCTIONS:
             if self.schema.lookup(name) is not None:
                 help = f"'{name}' is a variable, not a function"
             else:
                 help = did_you_mean(name, FUNCTIONS) or f"the functions are: {', '.join(FUNCTIONS)}"
-            raise self.error(f"unknown function '{name}'", node, help=help, **at)
+            raise self.error(f"unknown function '{name}'", node, help=help, start=node.start, length=len(name),
+                             code="unknown-function")
         args = node.args
         if name == "rate":
             if len(args) != 1 or not isinstance(args[0], A.Text) or not args[0].value:
-                raise self.error("rate() takes the name of a rate in quotes", node, help='e.g. rate("UF")')
+                raise self.error("rate() takes the name of a rate in quotes", node, help='e.g. rate("UF")',
+                                 code="function-arguments")
             self.visit(args[0])
             self.analysis.rates.add(args[0].value)
             return NUMBER
@@ -372,18 +378,19 @@ class Checker:
         if len(args) < arity[0] or (arity[1] is not None and len(args) > arity[1]):
             want = {"min": "at least two values", "max": "at least two values", "abs": "one value",
                     "round": "a value and, optionally, a number of decimals", "count": "one list"}[name]
-            raise self.error(f"{name}() takes {want}, not {len(args)}", node)
+            raise self.error(f"{name}() takes {want}, not {len(args)}", node, code="function-arguments")
         if name in ("min", "max"):
             return self.extreme(node, types)
         first = types[0]
         if name == "count":
             if not (isinstance(first, ListType) or first in (ANY, NULL)):
-                raise self.error(f"count() needs a list, not {first}", args[0])
+                raise self.error(f"count() needs a list, not {first}", args[0], code="function-arguments")
             return NUMBER
         if not (first in (NUMBER, ANY, NULL) or isinstance(first, MoneyType)):
-            raise self.error(f"{name}() needs a number or money, not {first}", args[0])
+            raise self.error(f"{name}() needs a number or money, not {first}", args[0], code="function-arguments")
         if name == "round" and len(args) == 2 and types[1] not in (NUMBER, ANY):
-            raise self.error(f"the decimals of round() must be a number, not {types[1]}", args[1])
+            raise self.error(f"the decimals of round() must be a number, not {types[1]}", args[1],
+                             code="function-arguments")
         return first
 
     def extreme(self, node: A.Call, types: list[Type]) -> Type:
@@ -396,13 +403,14 @@ class Checker:
             if t in (ANY, NULL):
                 continue
             if t.kind not in _ORDERED:
-                raise self.error(f"{node.name}() cannot order {t} values", arg)
+                raise self.error(f"{node.name}() cannot order {t} values", arg, code="function-arguments")
             if result is None:
                 result = t
             elif isinstance(result, MoneyType) and isinstance(t, MoneyType):
                 result = self.merge_money(arg, result, t)
             elif result != t:
-                raise self.error(f"{node.name}() cannot mix {result} and {t}", arg, help=_hint(result, t, arg))
+                raise self.error(f"{node.name}() cannot mix {result} and {t}", arg, help=_hint(result, t, arg),
+                                 code="function-arguments")
         if result is None:
             return ANY if ANY in types else NULL
         return result
@@ -420,7 +428,8 @@ class Checker:
             cur = self.schema.currency
             if money_t.currency not in (None, cur):
                 raise self.error(f"{what} must be {money_t}", node,
-                                 help=f"write the currency: {format_decimal(value)} {money_t.currency}")
+                                 help=f"write the currency: {format_decimal(value)} {money_t.currency}",
+                                 code="currency-mismatch")
             self.analysis.money_literals[id(node)] = cur
             self.analysis.types[id(node)] = MoneyType(cur)
             return MoneyType(cur)
@@ -435,7 +444,7 @@ class Checker:
             help = "use a date, e.g. today or due"
         elif isinstance(t, MoneyType) and money_t is not None and money_t.currency:
             help = f"write the amount in {money_t.currency}, the policy's currency"
-        raise self.error(f"{what} must be {describe(options)}, not {t}", node, help=help)
+        raise self.error(f"{what} must be {describe(options)}, not {t}", node, help=help, code="type-mismatch")
 
 
 _ARITH: dict[tuple[str, str, str], Type | str] = {

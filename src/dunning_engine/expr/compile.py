@@ -96,7 +96,7 @@ class _Compiler:
             currency = self.analysis.money_literals[id(node)]
             value = literal_number(node)
             assert value is not None
-            const: Any = value if currency is None else Money(value, currency)
+            const: Any = value if currency is None else Money(value, str(currency))
             return (lambda ctx: const), const
         fn, kids, foldable = self._build(node)
         if foldable and kids and all(k is not NOT_CONSTANT for k in kids):
@@ -104,7 +104,8 @@ class _Compiler:
                 value = fn(_FOLD)
             except R.EvalError as e:
                 bad = e.node if e.node is not None else node
-                raise PolicyError(e.message, self.locate(bad.start, max(1, bad.length)), help=e.help) from None
+                raise PolicyError(e.message, self.locate(bad.start, max(1, bad.length)), help=e.help,
+                                  code="evaluation-failed") from None
             return (lambda ctx: value), value
         return fn, NOT_CONSTANT
 

@@ -72,13 +72,14 @@ def parse(text: str, origin: Origin | None = None) -> A.Node:
     """Parse an expression; PolicyError (located through ``origin``) when it is not valid."""
     if not isinstance(text, str):
         where = origin(0, 1) if origin is not None else Location(None, 1, 1, 1)
-        raise PolicyError(f"an expression must be text, not {type(text).__name__}", where)
+        raise PolicyError(f"an expression must be text, not {type(text).__name__}", where, code="wrong-type")
     locate = make_locator(text, origin)
     if not text.strip():
-        raise PolicyError("empty expression", locate(0, 1), help="write an expression, e.g. balance > 0")
+        raise PolicyError("empty expression", locate(0, 1), help="write an expression, e.g. balance > 0",
+                          code="empty-expression")
     if len(text) > MAX_LENGTH:
         raise PolicyError(f"expression too long ({len(text)} characters; the limit is {MAX_LENGTH})",
-                          locate(MAX_LENGTH, 1), help="split it, e.g. into named segments")
+                          locate(MAX_LENGTH, 1), help="split it, e.g. into named segments", code="expression-too-long")
     from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
     parser = lark_parser()
@@ -90,7 +91,7 @@ def parse(text: str, origin: Origin | None = None) -> A.Node:
         # (lark declares pos_in_stream None on the base class; UnexpectedCharacters sets the offset)
         raise _char_error(text, e.pos_in_stream, locate) from None  # type: ignore[arg-type]
     except (UnexpectedInput, LarkError) as e:  # pragma: no cover - defensive
-        raise PolicyError(f"invalid expression: {e}", locate(0, len(text))) from None
+        raise PolicyError(f"invalid expression: {e}", locate(0, len(text)), code="expression-syntax") from None
     return node_from_tree(tree, locate)
 
 
@@ -186,7 +187,7 @@ def _token_error(e: Any, text: str, locate: Locator) -> PolicyError:
     readable = _describe_expected(expected)
 
     def err(message: str, help: str | None) -> PolicyError:
-        return PolicyError(message, locate(pos, length), help=help)
+        return PolicyError(message, locate(pos, length), help=help, code="expression-syntax")
 
     if prev_kind == "_DOT" and "NAME" in expected:
         found = "" if at_end else f", found {_describe_token(tok)}"
@@ -218,7 +219,7 @@ def _token_error(e: Any, text: str, locate: Locator) -> PolicyError:
 
         unit = unknown_duration_unit(text, pos)
         if unit is not None:
-            return PolicyError(unit[0], locate(pos, unit[2]), help=unit[1])
+            return PolicyError(unit[0], locate(pos, unit[2]), help=unit[1], code="unknown-duration-unit")
     help = f"expected {readable}"
     if kind in _VALUE_STARTERS - {"MINUS"} and prev is not None:
         help = f"an operator is missing between '{prev_text}' and '{tok}'"
@@ -237,21 +238,23 @@ def _char_error(text: str, pos: int, locate: Locator) -> PolicyError:
     before = text[:pos].rstrip(" \t")
     if c in "\"'":
         return PolicyError("unterminated string", locate(pos, 1),
-                           help=f"close the string with {c} on the same line")
+                           help=f"close the string with {c} on the same line", code="expression-syntax")
     if c.isalpha() and c.isascii() and not c.islower():
         if re.search(r"[0-9]{4}-[0-9]{2}-[0-9]{2}$", before) and c == "T":
             return PolicyError(f"invalid datetime '{before[-10:]}{word}'", locate(pos, len(word)),
-                               help="write a datetime as 2026-03-01T09:00, optionally with Z or -03:00")
+                               help="write a datetime as 2026-03-01T09:00, optionally with Z or -03:00",
+                               code="invalid-date")
         if before[-1:].isdigit() and word.isupper() and word.isalpha():
             return PolicyError(f"unexpected '{word}'", locate(pos, len(word)),
-                               help="a currency code is three upper-case letters, e.g. 50000 CLP")
+                               help="a currency code is three upper-case letters, e.g. 50000 CLP",
+                               code="expression-syntax")
         return PolicyError(f"unexpected '{word}'", locate(pos, len(word)),
-                           help=f"names are lower case: write '{word.lower()}'")
+                           help=f"names are lower case: write '{word.lower()}'", code="expression-syntax")
     helps = {"%": "write a percent right after its number: 2%", "=": "use '==' to compare",
              "!": "use 'not' for negation, '!=' for 'not equal'", "&": "use 'and'", "|": "use 'or'",
              ".": "write decimals with digits on both sides of the point: 0.5"}
     shown = repr(c) if not c.isprintable() or c in " " else f"'{c}'"
-    return PolicyError(f"unexpected character {shown}", locate(pos, 1), help=helps.get(c))
+    return PolicyError(f"unexpected character {shown}", locate(pos, 1), help=helps.get(c), code="expression-syntax")
 
 
 # -- parse tree to syntax tree --------------------------------------------------
@@ -286,14 +289,15 @@ def node_from_tree(tree: Any, locate: Locator, base: int = 0) -> A.Node:
 
     if isinstance(tree, Token):  # pragma: no cover - every alternative is aliased
         # (a token of this parser always has its start_pos, though lark types it Optional)
-        raise PolicyError("invalid expression", locate(tree.start_pos - base, len(tree)))  # type: ignore[operator]
+        raise PolicyError("invalid expression", locate(tree.start_pos - base, len(tree)),  # type: ignore[operator]
+                          code="expression-syntax")
     d, deepest = _tree_depth(tree)
     if d > MAX_DEPTH:
         m = deepest.meta
         start = getattr(m, "start_pos", base) - base
         raise PolicyError(f"expression nested too deeply (more than {MAX_DEPTH} levels)",
                           locate(start, max(1, getattr(m, "end_pos", base) - base - start)),
-                          help="split it, e.g. into named segments")
+                          help="split it, e.g. into named segments", code="expression-too-deep")
     return _Converter(locate, base).convert(tree)
 
 
@@ -302,14 +306,14 @@ class _Converter:
         self.locate = locate
         self.base = base
 
-    def error(self, message: str, start: int, length: int, help: str | None = None) -> PolicyError:
-        return PolicyError(message, self.locate(start, max(1, length)), help=help)
+    def error(self, message: str, start: int, length: int, help: str | None = None, *, code: str) -> PolicyError:
+        return PolicyError(message, self.locate(start, max(1, length)), help=help, code=code)
 
     def name(self, tok: Any) -> str:
         name = str(tok)
         if name.startswith("_"):
             raise self.error("names starting with '_' are not allowed", tok.start_pos - self.base, len(name),
-                             help="use a name from the policy's variables, e.g. customer.segment")
+                             help="use a name from the policy's variables, e.g. customer.segment", code="private-name")
         return name
 
     def convert(self, tree: Any) -> A.Node:
@@ -337,7 +341,8 @@ class _Converter:
             return A.Binary("not in", self.convert(kids[0]), self.convert(kids[-1]), **pos)
         if rule in ("arith", "compare"):
             return A.Binary(str(kids[1]), self.convert(kids[0]), self.convert(kids[2]), **pos)
-        raise self.error(f"unsupported syntax '{rule}'", start, pos["length"])  # pragma: no cover
+        raise self.error(f"unsupported syntax '{rule}'", start, pos["length"],
+                         code="expression-syntax")  # pragma: no cover
 
     def arguments(self, kids: list[Any]) -> tuple[A.Node, ...]:
         if not kids:
@@ -355,7 +360,7 @@ class _Converter:
                 nxt = body[i + 1] if i + 1 < len(body) else ""
                 if nxt not in _ESCAPES:
                     raise self.error(f"unknown escape '\\{nxt}' in string", start + 1 + i, 2,
-                                     help='the escapes are \\" \\\' \\\\ \\n \\t')
+                                     help='the escapes are \\" \\\' \\\\ \\n \\t', code="invalid-escape")
                 out.append(_ESCAPES[nxt])
                 i += 2
             else:
@@ -368,7 +373,7 @@ class _Converter:
             return A.DateLit(_dt.date.fromisoformat(tok), **pos)
         except ValueError:
             raise self.error(f"'{tok}' is not a valid date", start, len(tok),
-                             help="write a real date as YYYY-MM-DD, e.g. 2026-03-01") from None
+                             help="write a real date as YYYY-MM-DD, e.g. 2026-03-01", code="invalid-date") from None
 
     def datetime(self, tok: str, start: int, pos: dict[str, int]) -> A.Node:
         m = _DATETIME.match(tok)
@@ -388,7 +393,8 @@ class _Converter:
                                  int(m.group(4) or 0), tzinfo=tz)
         except (ValueError, AssertionError):
             raise self.error(f"'{tok}' is not a valid datetime", start, len(tok),
-                             help="write a datetime as 2026-03-01T09:00, optionally with Z or -03:00") from None
+                             help="write a datetime as 2026-03-01T09:00, optionally with Z or -03:00",
+                             code="invalid-date") from None
         return A.DateTimeLit(value, **pos)
 
     def duration(self, tok: str, start: int, pos: dict[str, int]) -> A.Node:
@@ -397,7 +403,7 @@ class _Converter:
         digits = m.group(1).lstrip("0") or "0"
         if len(digits) > 6 or int(digits) > MAX_DURATION:
             raise self.error(f"duration too long: '{tok}'", start, len(tok),
-                             help=f"a duration counts at most {MAX_DURATION} units")
+                             help=f"a duration counts at most {MAX_DURATION} units", code="duration-too-long")
         unit = "business_days" if m.group(2) else m.group(3) + "s"
         return A.DurationLit(Duration(int(digits), unit), **pos)
 
@@ -407,7 +413,7 @@ class _Converter:
         code = m.group(2)
         if not is_currency(code):
             raise self.error(f"unknown currency code '{code}'", start + m.start(2), 3,
-                             help="write an ISO 4217 code, e.g. CLP, USD, EUR")
+                             help="write an ISO 4217 code, e.g. CLP, USD, EUR", code="unknown-currency")
         return A.MoneyLit(self.decimal(m.group(1), start), code, **pos)
 
     def decimal(self, text: str, start: int) -> Decimal:
@@ -415,7 +421,7 @@ class _Converter:
         try:
             return check_amount(Decimal(text))
         except ValueError as e:
-            raise self.error(str(e), start, len(text)) from None
+            raise self.error(str(e), start, len(text), code="invalid-amount") from None
 
 
 _LITERAL_RULES: dict[str, Callable[[_Converter, str, int, dict[str, int]], A.Node]] = {

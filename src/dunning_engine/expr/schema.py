@@ -122,9 +122,10 @@ def policy_schema(scope: str, currency: str, segments: Iterable[str] = (), event
     lower-case name or that hides a variable.
     """
     if scope not in SCOPES:
-        raise PolicyError(f"unknown scope '{scope}'", help="scope is 'invoice' or 'customer'")
+        raise PolicyError(f"unknown scope '{scope}'", help="scope is 'invoice' or 'customer'", code="unknown-scope")
     if not isinstance(currency, str) or not is_currency(currency):
-        raise PolicyError(f"unknown currency code '{currency}'", help="write an ISO 4217 code, e.g. CLP, USD, EUR")
+        raise PolicyError(f"unknown currency code '{currency}'", help="write an ISO 4217 code, e.g. CLP, USD, EUR",
+                          code="unknown-currency")
     variables = dict(COMMON_VARIABLES)
     if scope == "customer":
         variables.update(CUSTOMER_SCOPE_VARIABLES)
@@ -133,9 +134,10 @@ def policy_schema(scope: str, currency: str, segments: Iterable[str] = (), event
         if not isinstance(name, str) or not _NAME.match(name) or name in _RESERVED:
             raise PolicyError(f"invalid segment name '{name}'",
                               help="a segment name is lower case: letters, digits and '_', starting with a letter,"
-                                   " and not a reserved word")
+                                   " and not a reserved word", code="invalid-name")
         if name in variables:
-            raise PolicyError(f"segment '{name}' would hide the variable '{name}'", help="rename the segment")
+            raise PolicyError(f"segment '{name}' would hide the variable '{name}'", help="rename the segment",
+                              code="segment-hides-variable")
         names.append(name)
     variables.update({name: BOOL for name in names})
     return Schema(variables, currency, scope, frozenset(names), event)

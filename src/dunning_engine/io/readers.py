@@ -121,7 +121,7 @@ def _records(path_or_lines: Any, name: str | None, kind: str, required_columns: 
 
 def _reject(rejects: Rejects, shown: str | None, line: int | None, raw: Any, r: Reject) -> None:
     rejects.append(RecordError(r.message, file=shown, line=line, field=r.field,
-                               record=None if raw is None else raw_record(raw), help=r.help))
+                               record=None if raw is None else raw_record(raw), help=r.help, code=r.code))
 
 
 def read_invoices(path_or_lines: Any, *, tz: ZoneInfo | None = None, default_currency: str | None,
@@ -153,7 +153,7 @@ def _unique_records(stream, rejects: Rejects, shown: str | None, build, kind: ty
             obj = build(rec, text) if type(rec) is dict else build(record_of(rec, kind), None)
             first = seen.get(obj.id)
             if first is not None:
-                raise Reject(f"duplicate {what} id '{obj.id}' (first at line {first})", "id")
+                raise Reject(f"duplicate {what} id '{obj.id}' (first at line {first})", "id", code="duplicate-id")
         except Reject as r:
             _reject(rejects, shown, line, raw, r)
             continue

@@ -37,13 +37,15 @@ _CSV_SUFFIXES = (".csv",)
 
 
 class _Unreadable:
-    """A line that cannot be a record: ``reason`` says why, ``text`` is the line as far as it can be shown."""
+    """A line that cannot be a record: ``reason`` says why (``code``: its diagnostic code), ``text`` is
+    the line as far as it can be shown."""
 
-    __slots__ = ("text", "reason")
+    __slots__ = ("text", "reason", "code")
 
-    def __init__(self, text: str, reason: str) -> None:
+    def __init__(self, text: str, reason: str, code: str) -> None:
         self.text = text
         self.reason = reason
+        self.code = code
 
 
 class _Overlong(_Unreadable):
@@ -59,7 +61,7 @@ def _undecodable(raw: bytes) -> _Unreadable:
     except UnicodeDecodeError as e:
         reason = (f"invalid UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1} of the line); "
                   "save the file as UTF-8")
-    return _Unreadable(raw.decode("utf-8", errors="replace").rstrip("\r\n"), reason)
+    return _Unreadable(raw.decode("utf-8", errors="replace").rstrip("\r\n"), reason, code="not-utf8")
 
 
 def _overlong(start: str | bytes, size: int) -> _Overlong:
@@ -68,7 +70,8 @@ def _overlong(start: str | bytes, size: int) -> _Overlong:
     if not isinstance(start, str):
         start = bytes(start[:RECORD_TEXT_LIMIT]).decode("utf-8", errors="replace")
     return _Overlong(start[:RECORD_TEXT_LIMIT],
-                     f"the line is {size:,} {unit} long, over the limit of {LINE_LIMIT:,} (1 MB) for one record")
+                     f"the line is {size:,} {unit} long, over the limit of {LINE_LIMIT:,} (1 MB) for one record",
+                     code="line-too-long")
 
 
 # --------------------------------------------------------------------------- sources
@@ -100,7 +103,7 @@ def _check_openable(path: str, shown: str | None) -> None:
         with open(path, "rb"):
             pass
     except OSError as e:
-        raise RecordError(f"cannot open the file: {e.strerror or e}", file=shown) from None
+        raise RecordError(f"cannot open the file: {e.strerror or e}", file=shown, code="cannot-read") from None
 
 
 def _iter_path(path: str, shown: str | None) -> Iterator[tuple[int, Any]]:
@@ -109,11 +112,11 @@ def _iter_path(path: str, shown: str | None) -> Iterator[tuple[int, Any]]:
     try:
         f = sys.stdin.buffer if path == "-" else open(path, "rb")
     except OSError as e:
-        raise RecordError(f"cannot open the file: {e.strerror or e}", file=shown) from None
+        raise RecordError(f"cannot open the file: {e.strerror or e}", file=shown, code="cannot-read") from None
     try:
         yield from _iter_items(_bounded_lines(f), pieces=True)
     except OSError as e:
-        raise RecordError(f"cannot read the file: {e.strerror or e}", file=shown) from None
+        raise RecordError(f"cannot read the file: {e.strerror or e}", file=shown, code="cannot-read") from None
     finally:
         if f is not sys.stdin.buffer:
             f.close()
@@ -184,7 +187,7 @@ def open_source(path_or_lines: Any, shown: str | None) -> tuple[str | None, Iter
         if path != "-":
             if fmt is None:
                 raise RecordError("cannot tell the format of the file from its name: use a .csv, .jsonl or "
-                                  ".ndjson file", file=shown)
+                                  ".ndjson file", file=shown, code="unknown-file-format")
             _check_openable(path, shown)
         return fmt, _iter_path(path, shown)
     if isinstance(path_or_lines, dict):
@@ -251,7 +254,7 @@ def record_stream(fmt: str | None, items: Iterator[tuple[int, Any]], kind: str,
         fmt, items = ("jsonl", items) if kind == "events" else _sniff(items)
     if kind == "events" and fmt == "csv":
         yield None, None, Reject("events must be JSONL (one JSON object per line), not CSV; "
-                                 "nothing in this file was read"), None
+                                 "nothing in this file was read", code="wrong-file-format"), None
         return
     if fmt == "csv":
         yield from _csv_records(items, required_columns)
@@ -270,23 +273,25 @@ def _jsonl_records(items: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any,
                     continue  # a blank line
                 text = _decoded(item)
                 if isinstance(text, _Unreadable):
-                    yield lineno, text, Reject(text.reason), None
+                    yield lineno, text, Reject(text.reason, code=text.code), None
                     continue
                 reason = str(e)
                 if "surrogates not allowed" in reason:
                     reason = "the line contains characters that are not valid UTF-8"
-                yield lineno, item, Reject(f"not valid JSON: {reason}"), None
+                yield lineno, item, Reject(f"not valid JSON: {reason}", code="invalid-json"), None
                 continue
             if type(value) is not dict:
-                yield lineno, item, Reject(f"expected a JSON object {{...}}, got {json_type(value)}"), None
+                yield lineno, item, Reject(f"expected a JSON object {{...}}, got {json_type(value)}",
+                                           code="invalid-json"), None
                 continue
             yield lineno, item, value, item if isinstance(item, bytes) else item.encode()
         elif _is_record(item):
             yield lineno, item, item, None
         elif isinstance(item, _Unreadable):
-            yield lineno, item, Reject(item.reason), None
+            yield lineno, item, Reject(item.reason, code=item.code), None
         else:
-            yield lineno, item, Reject(f"expected a line of text or a record, not {type(item).__name__}"), None
+            yield lineno, item, Reject(f"expected a line of text or a record, not {type(item).__name__}",
+                                       code="wrong-type"), None
 
 
 def _csv_reason(e: csv.Error) -> str:
@@ -321,7 +326,7 @@ class _LineTap:
         self.lines: list[str] = []
         self.size = 0
         self.lineno = 0
-        self.bad: str | None = None
+        self.bad: _Unreadable | None = None
         self.records: list[tuple[int, Any]] = []
 
     def __iter__(self):
@@ -331,7 +336,7 @@ class _LineTap:
         lineno, item = next(self.items)
         self.lineno = lineno
         if isinstance(item, _Unreadable):
-            self.bad = self.bad or item.reason
+            self.bad = self.bad or item
             text = "" if isinstance(item, _Overlong) else item.text
         elif isinstance(item, str):
             text = item
@@ -348,7 +353,7 @@ class _LineTap:
         self.lines.append(text)
         return text
 
-    def take(self) -> tuple[str, str | None]:
+    def take(self) -> tuple[str, _Unreadable | None]:
         raw = "\n".join(t.rstrip("\r\n") for t in self.lines)
         bad = self.bad
         self.lines = []
@@ -372,29 +377,33 @@ def _csv_header(tap: _LineTap, required_columns: tuple[str, ...]):
         return None
     h_lineno, h_item = header_line
     if isinstance(h_item, _Unreadable):
-        yield h_lineno, h_item, Reject(f"header: {h_item.reason}; nothing in this file was read"), None
+        yield h_lineno, h_item, Reject(f"header: {h_item.reason}; nothing in this file was read", code=h_item.code), None
         return None
     delimiter = _pick_delimiter(h_item)
     try:
         header = next(csv.reader([h_item], delimiter=delimiter, strict=True))
     except csv.Error as e:
-        yield h_lineno, h_item, Reject(f"the header row: {_csv_reason(e)}; nothing in this file was read"), None
+        yield h_lineno, h_item, Reject(f"the header row: {_csv_reason(e)}; nothing in this file was read",
+                                       code="invalid-csv"), None
         return None
     columns = [c.strip() for c in header]
     problem = None
     for i, c in enumerate(columns, 1):
         if not c:
-            problem = Reject(f"column {i} of the header has no name; nothing in this file was read")
+            problem = Reject(f"column {i} of the header has no name; nothing in this file was read",
+                             code="invalid-header")
             break
         if columns.index(c) != i - 1:
-            problem = Reject(f"the header names column '{c}' twice; nothing in this file was read", c)
+            problem = Reject(f"the header names column '{c}' twice; nothing in this file was read", c,
+                             code="invalid-header")
             break
     if problem is None:
         for c in required_columns:
             if c not in columns:
                 close = difflib.get_close_matches(c, columns, n=1, cutoff=0.6)
                 help = f"the header has '{close[0]}': did you mean '{c}'?" if close else None
-                problem = Reject(f"the header has no '{c}' column; nothing in this file was read", c, help)
+                problem = Reject(f"the header has no '{c}' column; nothing in this file was read", c, help,
+                                 code="missing-column")
                 break
     if problem is not None:
         yield h_lineno, h_item, problem, None
@@ -421,9 +430,11 @@ def _csv_records(items: Iterator[tuple[int, Any]], required_columns: tuple[str, 
             break
         except (csv.Error, _RowTooLong) as e:
             raw, _ = tap.take()
-            reason = (_csv_reason(e) if isinstance(e, csv.Error) else
-                      f"the row is longer than {LINE_LIMIT:,} characters; a record is at most 1 MB")
-            yield last + 1, raw, Reject(reason), None
+            if isinstance(e, csv.Error):
+                yield last + 1, raw, Reject(_csv_reason(e), code="invalid-csv"), None
+            else:
+                yield last + 1, raw, Reject(f"the row is longer than {LINE_LIMIT:,} characters; a record is at most "
+                                            "1 MB", code="line-too-long"), None
             if tap.lineno == last:
                 break
             last = tap.lineno
@@ -436,13 +447,14 @@ def _csv_records(items: Iterator[tuple[int, Any]], required_columns: tuple[str, 
             yield r_lineno, r, r, None
         if not row or (len(row) == 1 and not row[0].strip()):
             if bad:
-                yield start, raw, Reject(bad), None
+                yield start, raw, Reject(bad.reason, code=bad.code), None
             continue
         if bad:
-            yield start, raw, Reject(bad), None
+            yield start, raw, Reject(bad.reason, code=bad.code), None
             continue
         if len(row) != width:
-            yield start, raw, Reject(f"the row has {len(row)} cells but the header has {width} columns"), None
+            yield start, raw, Reject(f"the row has {len(row)} cells but the header has {width} columns",
+                                     code="invalid-csv"), None
             continue
         # An empty cell is an absent value.
         yield start, raw, {c: (v if v != "" else None) for c, v in zip(columns, row)}, None

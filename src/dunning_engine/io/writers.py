@@ -33,7 +33,7 @@ import orjson
 
 from ..values import Duration, Money, Percent
 
-__all__ = ["dumps_record", "decimal_text", "JsonlWriter"]
+__all__ = ["dumps_record", "decimal_text", "json_value", "JsonlWriter"]
 
 _OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _BUFFER = 1 << 16
@@ -75,6 +75,12 @@ def _default(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.repr}
     raise TypeError(f"cannot write a {type(obj).__name__} as JSON")
+
+
+def json_value(obj: Any) -> Any:
+    """``obj`` (a Decimal, datetime, Money, ...) as the JSON value records are written with: the
+    ``default`` for ``json.dumps`` of documents that hold record values (``--format json``)."""
+    return _default(obj)
 
 
 def dumps_record(rec: dict) -> bytes:

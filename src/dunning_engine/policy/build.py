@@ -43,7 +43,7 @@ class _Builder(RuleChecks, ContactChecks):
         root = self.root
         if not isinstance(root, MapNode):
             self.error(root, f"a policy must be a mapping of keys (policy, version, states, ...), found {describe(root)}",
-                       help="start the file with 'policy: my_policy'")
+                       help="start the file with 'policy: my_policy'", code="wrong-type")
             raise PolicyErrors(self.errors)
         self.check_keys(root, TOP_KEYS, "a policy")
         get = root.get
@@ -71,7 +71,8 @@ class _Builder(RuleChecks, ContactChecks):
             code = self.text(get("currency"), "currency")
             if code is not None and not is_currency(code):
                 self.error(get("currency"), f"unknown currency code '{code}'",
-                           help="use an ISO 4217 code in capitals, such as CLP, MXN, USD or EUR")
+                           help="use an ISO 4217 code in capitals, such as CLP, MXN, USD or EUR",
+                           code="unknown-currency")
             elif code is not None:
                 self.currency = code
         send_at = _dt.time(9, 0)
@@ -116,7 +117,8 @@ class _Builder(RuleChecks, ContactChecks):
                 ok = False
         if not ok:
             self.error(node, f"unknown timezone '{name}'",
-                       help=did_you_mean(name, available_timezones()) or "use an IANA name such as America/Santiago or UTC")
+                       help=did_you_mean(name, available_timezones()) or "use an IANA name such as America/Santiago or UTC",
+                       code="unknown-timezone")
             return None
         return name
 
@@ -128,7 +130,7 @@ class _Builder(RuleChecks, ContactChecks):
 
         problem = supported_calendar(code)
         if problem:
-            self.error(node, problem[0], help=problem[1])
+            self.error(node, problem[0], help=problem[1], code="unknown-calendar")
             return None
         return code
 
@@ -140,7 +142,7 @@ class _Builder(RuleChecks, ContactChecks):
                 parts.append(part)
         if len(parts) != 3 or set(parts) != set(ir.ALLOCATION_PARTS):
             self.error(node, "allocation must list interest, fees and principal once each",
-                       help="for example: allocation: [interest, fees, principal]")
+                       help="for example: allocation: [interest, fees, principal]", code="invalid-allocation")
             return ir.ALLOCATION_PARTS
         return tuple(parts)
 
@@ -156,7 +158,8 @@ class _Builder(RuleChecks, ContactChecks):
             if name is None:
                 continue
             if name in reserved:
-                self.error(key, f"segment name '{name}' is already a variable", help="choose another name")
+                self.error(key, f"segment name '{name}' is already a variable", help="choose another name",
+                           code="segment-hides-variable")
                 continue
             entries.append((name, value))
         # Every segment is checked against one schema that has them all (a schema per segment made
@@ -172,7 +175,8 @@ class _Builder(RuleChecks, ContactChecks):
             later = sorted(v for v in e.variables if position.get(v, -1) >= i)
             if later:
                 what = "itself" if name in later else f"'{later[0]}', which is written after it"
-                self.error(value, f"segment '{name}' uses {what}", help="a segment may use the segments written before it")
+                self.error(value, f"segment '{name}' uses {what}", help="a segment may use the segments written before it",
+                           code="segment-order")
                 continue
             used = [v for v in e.variables if v in position]
             if any(v in too_deep for v in used):  # already reported for the segment it uses
@@ -183,7 +187,7 @@ class _Builder(RuleChecks, ContactChecks):
                 too_deep.add(name)
                 self.error(value, f"segment '{name}' is nested too deeply ({depth[name]} levels, counting the "
                                   f"segments it uses; the limit is {MAX_EXPRESSION_DEPTH})",
-                           help="use fewer segments inside segments")
+                           help="use fewer segments inside segments", code="expression-too-deep")
                 continue
             result.append((name, e))
         return tuple(result)

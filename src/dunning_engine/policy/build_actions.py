@@ -42,13 +42,13 @@ class ActionChecks(Checker):
             kind_node, params_node = node.items[0]
         else:
             self.error(node, f"an action is written as '- ACTION: {{params}}' or a bare word, found {describe(node)}",
-                       help="for example '- remind: {template: first_notice}' or '- suspend'")
+                       help="for example '- remind: {template: first_notice}' or '- suspend'", code="wrong-type")
             return None
         kind = kind_node.text
         spec = ACTIONS.get(kind)
         if spec is None:
             self.error(kind_node, f"unknown action '{kind}'",
-                       help=did_you_mean(kind, ACTIONS) or f"actions: {', '.join(ACTIONS)}")
+                       help=did_you_mean(kind, ACTIONS) or f"actions: {', '.join(ACTIONS)}", code="unknown-action")
             return None
         names = spec.param_names
         params_map = self.expect_map(params_node, f"the parameters of '{kind}'") if params_node is not None else None
@@ -65,14 +65,16 @@ class ActionChecks(Checker):
         written = set(params_map.keys()) if params_map is not None else set()
         for req in spec.required:
             if req not in written:
-                self.error(node, f"'{kind}' needs '{req}'", help=f"add '{req}: ...' to the action")
+                self.error(node, f"'{kind}' needs '{req}'", help=f"add '{req}: ...' to the action",
+                           code="missing-param")
         if spec.one_of:
             a, b = spec.one_of
             if (a in written) == (b in written):
-                self.error(node, f"'{kind}' needs either '{a}' or '{b}'", help=spec.one_of_help)
+                self.error(node, f"'{kind}' needs either '{a}' or '{b}'", help=spec.one_of_help,
+                           code="amount-or-percent")
         for p in spec.params:
             if p.only_with is not None and p.name in given and p.only_with not in given:
-                self.error(node, f"'{p.name}' only goes with '{p.only_with}'")
+                self.error(node, f"'{p.name}' only goes with '{p.only_with}'", code="misplaced-option")
         if params_map is not None:
             self.check_amounts(kind, dict(params), {k.text: v for k, v in params_map.items})
         # One canonical order (the vocabulary's), so that the order the author wrote the
@@ -96,7 +98,7 @@ class ActionChecks(Checker):
             return v.amount if isinstance(v, Money) else v.value if isinstance(v, Percent) else None
 
         def refuse(name: str, message: str, help: str | None = None) -> None:
-            self.error(nodes[name], message, help)
+            self.error(nodes[name], message, help, code="invalid-amount")
 
         for name in values:
             if number(name) < 0:

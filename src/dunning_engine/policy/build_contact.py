@@ -34,14 +34,15 @@ class ContactChecks(Checker):
                 span = self.text(value, "window hours")
                 hours = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)", span or "")
                 if span is not None and not hours:
-                    self.error(value, f"window hours must be written HH:MM-HH:MM, found '{span}'", help='for example "08:00-20:00"')
+                    self.error(value, f"window hours must be written HH:MM-HH:MM, found '{span}'", help='for example "08:00-20:00"',
+                               code="invalid-window")
                     continue
                 if days and hours:
                     start = _dt.time(int(hours.group(1)), int(hours.group(2)))
                     end_h, end_m = int(hours.group(3)), int(hours.group(4))
                     end = _dt.time.max if end_h == 24 else _dt.time(end_h, end_m)
                     if end <= start:
-                        self.error(value, f"the window ends before it starts: '{span}'")
+                        self.error(value, f"the window ends before it starts: '{span}'", code="invalid-window")
                         continue
                     windows.append(ir.Window(spec=key.text, days=days, start=start, end=end))
         holidays = True
@@ -59,7 +60,7 @@ class ContactChecks(Checker):
             gap = self.duration(lm.get("gap"), "gap", positive=True) if lm.get("gap") is not None else None
             has = {k: lm.get(k) is not None for k in ("max", "per", "gap")}  # as written: a bad value is reported once
             if has["max"] != has["per"] or has["max"] == has["gap"]:
-                self.error(lm, "a limit is either {max: N, per: DURATION} or {gap: DURATION}")
+                self.error(lm, "a limit is either {max: N, per: DURATION} or {gap: DURATION}", code="invalid-limit")
             via = None
             if lm.get("via") is not None:
                 via = self.channels(lm.get("via"), "'via' of 'limit'")
@@ -77,7 +78,8 @@ class ContactChecks(Checker):
             part = part.strip()
             ends = part.split("-")
             if len(ends) > 2 or any(e not in WEEKDAYS for e in ends):
-                self.error(key, f"'{key.text}' is not a day range", help="write days as mon, tue, ... sun, ranges as mon-fri, lists as sat,sun")
+                self.error(key, f"'{key.text}' is not a day range", help="write days as mon, tue, ... sun, ranges as mon-fri, lists as sat,sun",
+                           code="invalid-window")
                 return ()
             a, b = WEEKDAYS.index(ends[0]), WEEKDAYS.index(ends[-1])
             days.extend(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
@@ -93,7 +95,7 @@ class ContactChecks(Checker):
             if name is None:
                 continue
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name.text):
-                self.error(name, f"rate name '{name.text}' is not a valid name")
+                self.error(name, f"rate name '{name.text}' is not a valid name", code="invalid-name")
                 continue
             if isinstance(value, ScalarNode):
                 tables.append(ir.RateTable(name=name.text, path=value.text, location=value.location))
@@ -106,7 +108,7 @@ class ContactChecks(Checker):
                 try:
                     day = _dt.date.fromisoformat(dk.text)
                 except ValueError:
-                    self.error(dk, f"'{dk.text}' is not a date YYYY-MM-DD")
+                    self.error(dk, f"'{dk.text}' is not a date YYYY-MM-DD", code="invalid-date")
                     continue
                 vs = self.scalar(dv, "rate value")
                 if vs is None:
@@ -114,6 +116,6 @@ class ContactChecks(Checker):
                 try:
                     rows.append((day, check_amount(parse_decimal(vs.text))))
                 except ValueError as e:
-                    self.error(vs, str(e))
+                    self.error(vs, str(e), code="invalid-rate-table")
             tables.append(ir.RateTable(name=name.text, values=tuple(sorted(rows))))
         return tuple(tables)

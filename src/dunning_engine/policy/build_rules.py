@@ -39,7 +39,7 @@ class RuleChecks(ActionChecks):
             if name in RESERVED_STATE_NAMES:
                 self.error(key, f"'{name}' cannot be a state name",
                            help="'previous' and 'return' are goto words (the state before the current one, "
-                                "entered anew or resumed): choose another name")
+                                "entered anew or resumed): choose another name", code="reserved-state-name")
                 continue
             states.append(self.state(name, key, body))
         return tuple(states)
@@ -60,7 +60,7 @@ class RuleChecks(ActionChecks):
         )
         if final and (rules or on_exit):
             self.error(rules_node if rules else m.get("on_exit"), f"final state '{name}' cannot have rules or on_exit",
-                       help="a final state runs no rule; remove 'final: true' or the rules")
+                       help="a final state runs no rule; remove 'final: true' or the rules", code="final-state-rules")
         return ir.State(name=name, initial=initial, final=final, on_enter=on_enter, on_exit=on_exit,
                         rules=rules, location=key.location)
 
@@ -79,11 +79,11 @@ class RuleChecks(ActionChecks):
         present = [k for k in TRIGGER_KEYS if get(k) is not None]
         for extra in present[1:]:
             self.error(m.get(extra), f"a rule has at most one trigger; this one has '{present[0]}' and '{extra}'",
-                       help="split it into two rules")
+                       help="split it into two rules", code="trigger-conflict")
         kind = present[0] if present else None
         for sub in ("max", "starting"):
             if get(sub) is not None and kind != "every":
-                self.error(get(sub), f"'{sub}' only goes with 'every'")
+                self.error(get(sub), f"'{sub}' only goes with 'every'", code="misplaced-option")
         event = kind == "on"
         trigger: ir.Trigger | None = None
         if kind == "at":
@@ -106,10 +106,10 @@ class RuleChecks(ActionChecks):
         unless = self.expression(get("unless"), "unless", expect=_expr.types.BOOL, event=event) if get("unless") is not None else None
         if kind is None and get("when") is None and get("unless") is None:
             self.error(m, "a rule needs a trigger (at, after, every, on) or a condition (when)",
-                       help="for example 'at: due + 1 day', 'on: payment' or 'when: balance <= 0'")
+                       help="for example 'at: due + 1 day', 'on: payment' or 'when: balance <= 0'", code="no-trigger")
         expires = self.duration(get("expires"), "expires") if get("expires") is not None else None
         if expires is not None and kind not in ("at", "after", "every"):
-            self.error(get("expires"), "'expires' only goes with timers (at, after, every)")
+            self.error(get("expires"), "'expires' only goes with timers (at, after, every)", code="misplaced-option")
         goto = self.text(get("goto"), "goto") if get("goto") is not None else None
         do = self.actions(get("do"), "do", event=event)
         excepts: tuple[str, ...] = ()
@@ -125,7 +125,8 @@ class RuleChecks(ActionChecks):
             if given is not None:
                 name, named = given, True
         if not do and goto is None:
-            self.error(m, "this rule does nothing: it has no 'do' and no 'goto'", help="add actions under 'do:' or a 'goto:' state")
+            self.error(m, "this rule does nothing: it has no 'do' and no 'goto'", help="add actions under 'do:' or a 'goto:' state",
+                       code="rule-does-nothing")
         rule = ir.Rule(name=name, trigger=trigger, when=when, unless=unless, do=do, goto=goto, expires=expires,
                        except_=excepts, named=named, location=m.location)
         if goto is not None:
@@ -135,7 +136,8 @@ class RuleChecks(ActionChecks):
     def event_names(self, node: Node | None) -> tuple[str, ...]:
         items = [node] if isinstance(node, ScalarNode) else self.expect_list(node, "on")
         if not items and isinstance(node, SeqNode):
-            self.error(node, "'on' needs at least one event", help="for example 'on: payment' or 'on: [payment, credit_note]'")
+            self.error(node, "'on' needs at least one event", help="for example 'on: payment' or 'on: [payment, credit_note]'",
+                       code="no-event")
         known = EVENT_TYPES + DERIVED_EVENTS
         names = []
         for item in items:
@@ -144,7 +146,7 @@ class RuleChecks(ActionChecks):
                 continue
             if name.text not in known:
                 self.error(name, f"unknown event '{name.text}'",
-                           help=did_you_mean(name.text, known) or f"events: {', '.join(known)}")
+                           help=did_you_mean(name.text, known) or f"events: {', '.join(known)}", code="unknown-event")
                 continue
             names.append(name.text)
         return tuple(names)
@@ -156,7 +158,7 @@ class RuleChecks(ActionChecks):
         seen: set[str] = set()
         for s in states:
             if s.name in seen:
-                self.error(s.location, f"duplicate state '{s.name}'")
+                self.error(s.location, f"duplicate state '{s.name}'", code="duplicate-state")
             seen.add(s.name)
         initial = [s for s in states if s.initial]
         if states and not initial:
@@ -164,10 +166,10 @@ class RuleChecks(ActionChecks):
                        code="no-initial-state")
         for extra in initial[1:]:
             self.error(extra.location, f"more than one initial state: '{initial[0].name}' and '{extra.name}'",
-                       help="exactly one state is initial")
+                       help="exactly one state is initial", code="multiple-initial-states")
         for s in initial:
             if s.final:
-                self.error(s.location, f"state '{s.name}' cannot be both initial and final")
+                self.error(s.location, f"state '{s.name}' cannot be both initial and final", code="initial-final-state")
         for goto, node in self.gotos:
             if goto not in RESERVED_STATE_NAMES and goto not in known:
                 self.error(node, f"goto: undefined state '{goto}'",

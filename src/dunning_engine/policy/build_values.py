@@ -45,7 +45,7 @@ class Checker:
         self.except_nodes: list[tuple[tuple[str, ...], Node | None]] = []
 
     # -- error helpers ---------------------------------------------------------
-    def error(self, node: Node | Location | None, message: str, help: str | None = None, code: str | None = None) -> None:
+    def error(self, node: Node | Location | None, message: str, help: str | None = None, *, code: str) -> None:
         loc = node.location if isinstance(node, Node) else node
         self.errors.append(PolicyError(message, loc, help=help, code=code))
         self.stop_if_too_many()
@@ -56,7 +56,7 @@ class Checker:
         if len(self.errors) >= MAX_ERRORS:
             first = min((e.location for e in self.errors if e.location), key=lambda l: (l.line, l.column), default=None)
             stop = PolicyError(f"too many errors: checking stopped after {len(self.errors)}", first,
-                               help="fix these and check the policy again")
+                               help="fix these and check the policy again", code="too-many-errors")
             raise PolicyErrors([*self.errors, stop])
 
     def check_keys(self, node: MapNode, allowed: Iterable[str], what: str) -> None:
@@ -73,7 +73,7 @@ class Checker:
             return None
         if isinstance(node, MapNode):
             return node
-        self.error(node, f"{what} must be a mapping of keys and values, found {describe(node)}")
+        self.error(node, f"{what} must be a mapping of keys and values, found {describe(node)}", code="wrong-type")
         return None
 
     def expect_list(self, node: Node | None, what: str) -> list[Node]:
@@ -81,7 +81,8 @@ class Checker:
             return []
         if isinstance(node, SeqNode):
             return list(node.items)
-        self.error(node, f"{what} must be a list, found {describe(node)}", help="write each item on its own line starting with '- '")
+        self.error(node, f"{what} must be a list, found {describe(node)}", help="write each item on its own line starting with '- '",
+                   code="wrong-type")
         return []
 
     def scalar(self, node: Node | None, what: str) -> ScalarNode | None:
@@ -89,7 +90,7 @@ class Checker:
             return None
         if isinstance(node, ScalarNode):
             return node
-        self.error(node, f"{what} must be a single value, found {describe(node)}")
+        self.error(node, f"{what} must be a single value, found {describe(node)}", code="wrong-type")
         return None
 
     def text(self, node: Node | None, what: str) -> str | None:
@@ -102,7 +103,7 @@ class Checker:
             return None
         if not pattern.match(s.text):
             self.error(s, f"{what} '{s.text}' is not a valid name",
-                       help="use lower-case letters, digits and '_', starting with a letter")
+                       help="use lower-case letters, digits and '_', starting with a letter", code="invalid-name")
             return None
         return s.text
 
@@ -112,7 +113,7 @@ class Checker:
             return None
         if s.text in ("true", "false"):
             return s.text == "true"
-        self.error(s, f"{what} must be true or false, found '{s.text}'")
+        self.error(s, f"{what} must be true or false, found '{s.text}'", code="wrong-type")
         return None
 
     def integer(self, node: Node | None, what: str, minimum: int | None = None) -> int | None:
@@ -120,11 +121,11 @@ class Checker:
         if s is None:
             return None
         if not re.fullmatch(r"-?\d{1,18}", s.text):
-            self.error(s, f"{what} must be a whole number, found '{s.text}'")
+            self.error(s, f"{what} must be a whole number, found '{s.text}'", code="wrong-type")
             return None
         value = int(s.text)
         if minimum is not None and value < minimum:
-            self.error(s, f"{what} must be at least {minimum}, found {value}")
+            self.error(s, f"{what} must be at least {minimum}, found {value}", code="out-of-range")
             return None
         return value
 
@@ -135,7 +136,7 @@ class Checker:
         choices = tuple(choices)
         if s.text not in choices:
             hint = did_you_mean(s.text, choices) or f"choose one of: {', '.join(choices)}"
-            self.error(s, f"{what} '{s.text}' is not one of {', '.join(choices)}", hint)
+            self.error(s, f"{what} '{s.text}' is not one of {', '.join(choices)}", hint, code="unknown-value")
             return None
         return s.text
 
@@ -155,7 +156,8 @@ class Checker:
             return None
         m = TIME.match(s.text)
         if not m:
-            self.error(s, f"{what} must be a time HH:MM, found '{s.text}'", help='for example "09:00"')
+            self.error(s, f"{what} must be a time HH:MM, found '{s.text}'", help='for example "09:00"',
+                       code="wrong-type")
             return None
         return _dt.time(int(m.group(1)), int(m.group(2)))
 
@@ -177,7 +179,7 @@ class Checker:
         if s is None:
             return None
         if s.is_null() or not s.text.strip():
-            self.error(s, f"{what} is empty", help="write an expression")
+            self.error(s, f"{what} is empty", help="write an expression", code="empty-expression")
             return None
         try:
             e = _expr.compile_expression(s.text, self.schema(event), origin=s.origin, expect=expect, what=what)
@@ -186,7 +188,7 @@ class Checker:
             self.stop_if_too_many()
             return None
         if not null and e.is_constant() and e.constant_value() is None:
-            self.error(s, f"{what} is null", help="write a value; null here would never give one")
+            self.error(s, f"{what} is null", help="write a value; null here would never give one", code="null-value")
             return None
         return e
 
@@ -195,21 +197,22 @@ class Checker:
         if e is None:
             return None
         if not e.is_constant():
-            self.error(node, f"{what} must be a fixed duration such as '7 days'", help="durations of timers cannot depend on the case")
+            self.error(node, f"{what} must be a fixed duration such as '7 days'", help="durations of timers cannot depend on the case",
+                       code="invalid-duration")
             return None
         value = e.constant_value()
         if not isinstance(value, Duration):  # null
-            self.error(node, f"{what} must be a duration such as '7 days', not null")
+            self.error(node, f"{what} must be a duration such as '7 days', not null", code="invalid-duration")
             return None
         too_long = duration_too_long(value)
         if too_long is not None:
-            self.error(node, f"{what}: {too_long.message}", help=too_long.help)
+            self.error(node, f"{what}: {too_long.message}", help=too_long.help, code="duration-too-long")
             return None
         if positive and value.amount <= 0:
-            self.error(node, f"{what} must be longer than zero, found '{value}'")
+            self.error(node, f"{what} must be longer than zero, found '{value}'", code="out-of-range")
             return None
         if value.amount < 0:
-            self.error(node, f"{what} cannot be negative, found '{value}'")
+            self.error(node, f"{what} cannot be negative, found '{value}'", code="out-of-range")
             return None
         return value
 

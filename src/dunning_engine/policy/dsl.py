@@ -123,7 +123,7 @@ def _read(data: str | bytes, name: str | None) -> tuple[MapNode, list[PolicyErro
     f = NodeFactory(text, name)
     check_text(f, text)
     if not any(line.strip() and not line.lstrip().startswith("#") for line in text.split("\n")):
-        raise PolicyError("the policy file is empty", f.location(0), help=_MINIMAL_POLICY)
+        raise PolicyError("the policy file is empty", f.location(0), help=_MINIMAL_POLICY, code="empty-policy")
     padded = text if text.endswith("\n") else text + "\n"
     errors: list[PolicyError] = []
     lost = None
@@ -180,5 +180,6 @@ def load_dsl(data: str | bytes, name: str | None = None) -> ir.Policy:
         return policy
     except RecursionError:  # pragma: no cover - depths are bounded before this could happen
         raise PolicyError("the policy is nested too deeply", None,
-                          help="a policy never needs this much nesting; check the brackets") from None
+                          help="a policy never needs this much nesting; check the brackets",
+                          code="policy-limit") from None
 

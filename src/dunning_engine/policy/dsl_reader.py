@@ -35,8 +35,8 @@ class Reader:
         self._schema: Any = None
 
     # -- helpers -------------------------------------------------------------------
-    def error(self, message: str, start: int, end: int | None = None, help: str | None = None) -> None:
-        self.errors.append(PolicyError(message, self.f.location(start, end), help=help))
+    def error(self, message: str, start: int, end: int | None = None, help: str | None = None, *, code: str) -> None:
+        self.errors.append(PolicyError(message, self.f.location(start, end), help=help, code=code))
 
     def once(self, scope: Any, key: str, tok: Any, what: str | None = None) -> bool:
         """False (and an error) when ``key`` was already given in ``scope``."""
@@ -44,7 +44,7 @@ class Reader:
         first = self.first.get((id(scope), key))
         if first is not None:
             self.error(f"{what or repr(key)} is given twice (first at line {first[0].line})", tok.start_pos,
-                       tok.end_pos, help="keep one of them")
+                       tok.end_pos, help="keep one of them", code="duplicate-key")
             return False
         self.first[(id(scope), key)] = (loc, key)
         return True
@@ -81,11 +81,11 @@ class Reader:
                 except (ValueError, OverflowError):
                     self.error(f"invalid escape '\\{nxt}{digits}' in text", tok.start_pos + 1 + i,
                                tok.start_pos + 3 + i + len(digits),
-                               help=f"write \\{nxt} and {width} hexadecimal digits")
+                               help=f"write \\{nxt} and {width} hexadecimal digits", code="invalid-escape")
                 i += 2 + width
             else:
                 self.error(f"unknown escape '\\{nxt}' in text", tok.start_pos + 1 + i, tok.start_pos + 3 + i,
-                           help='the escapes are \\" \\\' \\\\ \\n \\t and \\uXXXX')
+                           help='the escapes are \\" \\\' \\\\ \\n \\t and \\uXXXX', code="invalid-escape")
                 i += 2
         return self.f.scalar("".join(out), tok.start_pos, tok.end_pos, "double")
 
@@ -391,7 +391,7 @@ class Reader:
             if option not in allowed:
                 takes = ", ".join(p.form or p.name for p in allowed.values()) or "no options"
                 self.error(f"'{option}' does not go with '{spec.dsl}'", kw.start_pos, kw.end_pos,
-                           help=f"'{spec.dsl}' takes: {takes}")
+                           help=f"'{spec.dsl}' takes: {takes}", code="misplaced-option")
                 continue
             key = allowed[option].name
             if self.once(params, key, kw, f"'{option}'"):

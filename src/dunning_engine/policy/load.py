@@ -27,7 +27,8 @@ def policy_format(path: str | os.PathLike) -> str:
     if suffix in DSL_SUFFIXES:
         return "dsl"
     raise PolicyError(f"cannot tell the form of policy file '{path}'",
-                      help="policy files end in .yaml or .yml (YAML form) or .dunning (DSL form)")
+                      help="policy files end in .yaml or .yml (YAML form) or .dunning (DSL form)",
+                      code="unknown-policy-form")
 
 
 def _sniff(text: str) -> str:
@@ -66,7 +67,7 @@ def load_policy_text(text: str | bytes, *, format: str | None = None, name: str 
 
         policy = load_dsl(text, name)
     else:
-        raise PolicyError(f"unknown policy format '{format}'", help="use 'yaml' or 'dsl'")
+        raise PolicyError(f"unknown policy format '{format}'", help="use 'yaml' or 'dsl'", code="unknown-format")
     if folder is not None:
         policy = dataclasses.replace(policy, folder=os.path.abspath(folder))
     if any(t.path is not None for t in policy.rates):
@@ -112,11 +113,11 @@ def read_policy_file(path: str) -> bytes:
                 data = f.read(MAX_POLICY_BYTES + 1)
     except (OSError, ValueError) as e:
         raise PolicyError(f"cannot read policy file '{path}': {getattr(e, 'strerror', None) or e}",
-                          help="check the path and that the file is readable") from None
+                          help="check the path and that the file is readable", code="cannot-read") from None
     if not regular:
         raise PolicyError(f"policy file '{path}' is not a regular file", where,
-                          help="name a .yaml, .yml or .dunning file")
+                          help="name a .yaml, .yml or .dunning file", code="not-a-file")
     if len(data) > MAX_POLICY_BYTES:
         raise PolicyError(f"the policy file is too large; the limit is {MAX_POLICY_BYTES:,} bytes (1 MB)", where,
-                          help="split it, or move long lists (rate tables) into files")
+                          help="split it, or move long lists (rate tables) into files", code="too-large")
     return data

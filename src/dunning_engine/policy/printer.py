@@ -80,7 +80,7 @@ def read_policy(source: str | os.PathLike | bytes, *, format: str | None = None,
         root = parse_dsl(data, name)
         policy = build_dsl(root, name)
     else:
-        raise PolicyError(f"unknown policy format '{fmt}'", help="use 'yaml' or 'dsl'")
+        raise PolicyError(f"unknown policy format '{fmt}'", help="use 'yaml' or 'dsl'", code="unknown-format")
     text = root.source.text if root.source is not None else ""
     return policy, extract_comments(text, root, fmt), fmt
 

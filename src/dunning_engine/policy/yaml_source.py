@@ -163,36 +163,37 @@ class _Builder:
         self.stack: list[_Frame] = []
 
     # -- errors ----------------------------------------------------------
-    def error(self, message: str, index: int, length: int = 1, help: str | None = None) -> PolicyError:
-        return PolicyError(message, self.doc.location(index, length), help=help)
+    def error(self, message: str, index: int, length: int = 1, help: str | None = None, *, code: str) -> PolicyError:
+        return PolicyError(message, self.doc.location(index, length), help=help, code=code)
 
     # -- the document ------------------------------------------------------
     def build(self) -> Node:
         ev = self.events.next_event()
         if not isinstance(ev, StreamStartEvent):  # pragma: no cover - PyYAML invariant
-            raise self.error("could not read the YAML", 0)
+            raise self.error("could not read the YAML", 0, code="yaml-syntax")
         ev = self.events.next_event()
         if isinstance(ev, StreamEndEvent):
             raise self.empty()
         if not isinstance(ev, DocumentStartEvent):  # pragma: no cover
-            raise self.error("could not read the YAML", _at(ev.start_mark))
+            raise self.error("could not read the YAML", _at(ev.start_mark), code="yaml-syntax")
         root = self.node_tree()
         ev = self.events.next_event()
         if not isinstance(ev, DocumentEndEvent):  # pragma: no cover
-            raise self.error("could not read the YAML", _at(ev.start_mark))
+            raise self.error("could not read the YAML", _at(ev.start_mark), code="yaml-syntax")
         ev = self.events.next_event()
         if isinstance(ev, DocumentStartEvent):
             raise self.error(
                 "the file holds more than one YAML document", _at(ev.start_mark), 3,
                 help="a policy file holds one policy: remove this '---' and what follows, "
                 "or move it to a file of its own",
+                code="multiple-documents",
             )
         if isinstance(root, ScalarNode) and root.style == "plain" and root.text == "":
             raise self.empty()
         return root
 
     def empty(self) -> PolicyError:
-        return PolicyError("the policy file is empty", self.doc.location(0), help=_MINIMAL_POLICY)
+        return PolicyError("the policy file is empty", self.doc.location(0), help=_MINIMAL_POLICY, code="empty-policy")
 
     def node_tree(self) -> Node:
         stack = self.stack
@@ -215,11 +216,13 @@ class _Builder:
                     raise self.error(
                         f"a key must be a text, not {what}", index,
                         help="write keys as plain words, e.g. 'name: value'",
+                        code="invalid-key",
                     )
                 if len(stack) + 1 > MAX_DEPTH:
                     raise self.error(
                         f"the document is nested too deeply (more than {MAX_DEPTH} levels)", index,
                         help="a policy never needs this much nesting; check the indentation and brackets",
+                        code="policy-limit",
                     )
                 self.add_count(1, index)
                 if ev.anchor is not None:
@@ -238,7 +241,7 @@ class _Builder:
                     self.anchors[frame.anchor] = (node, size)
                     del self.open_anchors[frame.anchor]
             else:  # pragma: no cover - PyYAML invariant
-                raise self.error("could not read the YAML", _at(ev.start_mark))
+                raise self.error("could not read the YAML", _at(ev.start_mark), code="yaml-syntax")
             if not stack:
                 return node
             self.attach(stack[-1], node, ev)
@@ -260,6 +263,7 @@ class _Builder:
             raise self.error(
                 f"the anchor '&{name}' is defined twice", index, len(name) + 1,
                 help="give each anchor its own name",
+                code="yaml-anchor",
             )
         self.open_anchors[name] = index
 
@@ -272,12 +276,14 @@ class _Builder:
             raise self.error(
                 f"the alias '*{name}' is used inside its own anchor (a recursive alias)", index, length,
                 help="an alias cannot refer to the node that contains it",
+                code="yaml-anchor",
             )
         found = self.anchors.get(name)
         if found is None:
             raise self.error(
                 f"unknown alias '*{name}'", index, length,
                 help=f"define the anchor '&{name}' before using it",
+                code="yaml-anchor",
             )
         node, size = found
         self.alias_uses += 1
@@ -285,18 +291,21 @@ class _Builder:
             raise self.error(
                 f"too many aliases (more than {MAX_ALIASES})", index, length,
                 help="write the repeated parts out, or use fewer aliases",
+                code="policy-limit",
             )
         self.alias_nodes += size
         if self.alias_nodes > MAX_ALIAS_NODES:
             raise self.error(
                 "the document expands to too many nodes (alias bomb?)", index, length,
                 help=f"aliases may add at most {MAX_ALIAS_NODES} nodes to a policy",
+                code="policy-limit",
             )
         self.add_count(size, index)
         if len(self.stack) + node._height > MAX_DEPTH:
             raise self.error(
                 f"the document is nested too deeply (more than {MAX_DEPTH} levels, aliases included)",
                 index, length,
+                code="policy-limit",
             )
         return node
 
@@ -306,6 +315,7 @@ class _Builder:
             raise self.error(
                 f"the document has too many nodes (more than {MAX_NODES})", index,
                 help="a policy this large is surely a mistake",
+                code="policy-limit",
             )
 
     def attach(self, frame: _Frame, node: Node, ev) -> None:
@@ -323,6 +333,7 @@ class _Builder:
                 raise self.error(
                     f"a key must be a text, not {describe(node)}", index,
                     help="write keys as plain words, e.g. 'name: value'",
+                    code="invalid-key",
                 )
             key_loc = node.location
             if isinstance(ev, AliasEvent):
@@ -331,12 +342,14 @@ class _Builder:
                 raise PolicyError(
                     "merge keys ('<<') are not supported", key_loc,
                     help="write the keys out in this mapping instead of merging another one into it",
+                    code="unsupported-yaml",
                 )
             first = frame.first_keys.get(node.text)
             if first is not None:
                 raise PolicyError(
                     f"duplicate key '{node.text}' (first at line {first.line})", key_loc,
                     help="each key may appear once in a mapping; remove or rename one of them",
+                    code="duplicate-key",
                 )
             frame.first_keys[node.text] = key_loc
             frame.key = node
@@ -349,25 +362,6 @@ class _Builder:
 # ---------------------------------------------------------------------------
 # entry point
 # ---------------------------------------------------------------------------
-
-
-def _decode(data: bytes, name: str | None) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad = exc.start
-        line_start = data.rfind(b"\n", 0, bad) + 1
-        line = data.count(b"\n", 0, bad) + 1
-        column = len(data[line_start:bad].decode("utf-8", "replace")) + 1
-        shown = data[:line_start].decode("utf-8", "replace") + data[line_start:].split(b"\n", 1)[0].decode(
-            "utf-8", "replace")
-        source = Source(name, shown)
-        raise PolicyError(
-            "the file is not UTF-8 text",
-            Location(source, line, column, 1),
-            help=f"byte 0x{data[bad]:02X} at byte offset {bad} is not valid UTF-8; "
-            "save the policy as UTF-8 (a binary file is not a policy)",
-        ) from None
 
 
 def load_yaml(data: str | bytes, name: str | None = None) -> Node:
@@ -408,6 +402,7 @@ def load_yaml(data: str | bytes, name: str | None = None) -> Node:
         raise PolicyError(
             "tags are not allowed in policies", doc.location(index, length),
             help="remove the tag ('!...'); values are read as written and the policy decides what they mean",
+            code="unsupported-yaml",
         ) from None
     except yaml.reader.ReaderError as exc:
         raise reader_error(exc, doc) from None
@@ -423,6 +418,7 @@ def load_yaml(data: str | bytes, name: str | None = None) -> Node:
         raise PolicyError(
             "could not read the YAML", doc.location(index),
             help=f"the YAML reader failed here ({type(exc).__name__}); check the syntax around this place",
+            code="yaml-syntax",
         ) from None
 
 
@@ -432,5 +428,6 @@ def _too_large(name: str | None, size: int | None) -> PolicyError:
         f"the policy file is too large{what}; the limit is {MAX_BYTES} bytes",
         Location(Source(name, ""), 1, 1, 1),
         help="a policy this large is surely a mistake; split it or check that this is the right file",
+        code="too-large",
     )
 

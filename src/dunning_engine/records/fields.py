@@ -32,13 +32,15 @@ NO_ATTRS: Any = MappingProxyType({})  # shared by every record without extra att
 
 
 class Reject(Exception):
-    """One record is invalid: why, the field (dotted for a nested one) and an optional help line."""
+    """One record is invalid: why, the field (dotted for a nested one), an optional help line and the
+    diagnostic code (:mod:`dunning_engine.codes`)."""
 
-    def __init__(self, message: str, field: str | None = None, help: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, help: str | None = None, *, code: str) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.help = help
+        self.code = code
 
 
 def json_type(value: Any) -> str:
@@ -183,14 +185,14 @@ def date_field(rec: dict, name: str, field: str, *, required: bool = True) -> _d
     value = rec.get(name)
     if value is None:
         if required:
-            raise Reject(f"missing required field '{name}'", field, misspelt(name, rec))
+            raise Reject(f"missing required field '{name}'", field, misspelt(name, rec), code="missing-field")
         return None
     if isinstance(value, str) and not value.strip():
-        raise Reject(f"'{name}' is empty", field)
+        raise Reject(f"'{name}' is empty", field, code="empty-field")
     try:
         return parse_date(value)
     except ValueError as e:
-        raise Reject(str(e), field) from None
+        raise Reject(str(e), field, code="invalid-date") from None
 
 
 # --------------------------------------------------------------------------- text, money, currency
@@ -207,16 +209,16 @@ def text_field(rec: dict, name: str, *, required: bool, prefix: str = "") -> str
     value = rec.get(name)
     if value is None:
         if required:
-            raise Reject(f"missing required field '{name}'", prefix + name, misspelt(name, rec))
+            raise Reject(f"missing required field '{name}'", prefix + name, misspelt(name, rec), code="missing-field")
         return None
     if isinstance(value, str):
         value = value.strip()
         if not value:
-            raise Reject(f"'{name}' is empty", prefix + name)
+            raise Reject(f"'{name}' is empty", prefix + name, code="empty-field")
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    raise Reject(f"'{name}' must be text, not {json_type(value)}", prefix + name)
+    raise Reject(f"'{name}' must be text, not {json_type(value)}", prefix + name, code="wrong-type")
 
 
 def misspelt(name: str, rec: dict) -> str | None:
@@ -233,37 +235,42 @@ def money(value: Any, field: str, *, positive_message: str) -> Decimal:
             amount = parse_decimal(value)
         except ValueError:
             help = "use a point as the decimal separator, without thousands separators" if "," in value else None
-            raise Reject(f"'{value}' is not a decimal number", field, help) from None
+            raise Reject(f"'{value}' is not a decimal number", field, help, code="invalid-amount") from None
     elif isinstance(value, bool):
-        raise Reject(f"amount must be a decimal string such as \"19.90\", not {json_type(value)}", field)
+        raise Reject(f"amount must be a decimal string such as \"19.90\", not {json_type(value)}", field,
+                     code="wrong-type")
     elif isinstance(value, int):
         amount = Decimal(value)
     elif isinstance(value, float):
         if value.is_integer() and abs(value) >= _BIG_FLOAT:
-            raise Reject('amount is too large for a JSON number; write it as a decimal string such as "19.90"', field)
-        raise Reject(_FLOAT_MONEY, field, _FLOAT_HELP)
+            raise Reject('amount is too large for a JSON number; write it as a decimal string such as "19.90"', field,
+                         code="invalid-amount")
+        raise Reject(_FLOAT_MONEY, field, _FLOAT_HELP, code="wrong-type")
     elif isinstance(value, Decimal):  # records built in code
         amount = value
     else:
-        raise Reject(f"amount must be a decimal string such as \"19.90\", not {json_type(value)}", field)
+        raise Reject(f"amount must be a decimal string such as \"19.90\", not {json_type(value)}", field,
+                     code="wrong-type")
     try:
         check_amount(amount)
     except ValueError as e:
-        raise Reject(str(e), field) from None
+        raise Reject(str(e), field, code="invalid-amount") from None
     if amount <= 0:
-        raise Reject(positive_message, field)
+        raise Reject(positive_message, field, code="invalid-amount")
     return amount
 
 
 def currency_code(value: Any, field: str) -> str:
     if not isinstance(value, str):
-        raise Reject(f"currency must be an ISO 4217 code such as \"USD\", not {json_type(value)}", field)
+        raise Reject(f"currency must be an ISO 4217 code such as \"USD\", not {json_type(value)}", field,
+                     code="wrong-type")
     code = value.strip()
     if is_currency(code):
         return sys.intern(code)  # one string object per currency, not one per record
     if is_currency(code.upper()):
-        raise Reject(f"'{value}' is not a currency code", field, f"currency codes are upper case: '{code.upper()}'")
-    raise Reject(f"'{value}' is not an ISO 4217 currency code", field)
+        raise Reject(f"'{value}' is not a currency code", field, f"currency codes are upper case: '{code.upper()}'",
+                     code="unknown-currency")
+    raise Reject(f"'{value}' is not an ISO 4217 currency code", field, code="unknown-currency")
 
 
 def exact_in(amount: Decimal, currency: str, field: str) -> Decimal:
@@ -271,7 +278,7 @@ def exact_in(amount: Decimal, currency: str, field: str) -> Decimal:
     try:
         return check_amount(amount, currency)
     except ValueError as e:
-        raise Reject(str(e), field) from None
+        raise Reject(str(e), field, code="invalid-amount") from None
 
 
 def exact(value: Any) -> Any:
@@ -304,9 +311,10 @@ def _valid_zone(name: str) -> bool:
 
 def timezone_name(value: Any, field: str) -> str:
     if not isinstance(value, str):
-        raise Reject(f"timezone must be an IANA name such as \"America/Santiago\", not {json_type(value)}", field)
+        raise Reject(f"timezone must be an IANA name such as \"America/Santiago\", not {json_type(value)}", field,
+                     code="wrong-type")
     name = value.strip()
     if not name or not _valid_zone(name):
         raise Reject(f"'{value}' is not an IANA time zone name (such as America/Santiago)", field,
-                     did_you_mean(name, _zone_names()) if name else None)
+                     did_you_mean(name, _zone_names()) if name else None, code="unknown-timezone")
     return name

@@ -90,13 +90,13 @@ def no_duplicate_keys(rec: dict, text: bytes | None) -> None:
     try:
         tree = json.loads(text, object_pairs_hook=_Pairs)
     except (ValueError, RecursionError):
-        raise Reject("the record is nested too deeply") from None
+        raise Reject("the record is nested too deeply", code="record-too-deep") from None
     path = _first_duplicate(tree)
     if path is not None:
         where = f" in '{path.rpartition('.')[0]}'" if "." in path else ""
         key = path.rpartition(".")[2]
         raise Reject(f"the key '{key}' appears twice{where}", path,
-                     "a JSON object names each field once: keep the value you mean")
+                     "a JSON object names each field once: keep the value you mean", code="duplicate-key")
 
 
 def _first_duplicate(tree: Any) -> str | None:
@@ -146,15 +146,16 @@ class InvoiceRules:
         customer = sys.intern(text_field(rec, "customer", required=True, prefix=prefix))  # shared by its invoices
         raw_amount = rec.get("amount")
         if raw_amount is None:
-            raise Reject("missing required field 'amount'", prefix + "amount", misspelt("amount", rec))
+            raise Reject("missing required field 'amount'", prefix + "amount", misspelt("amount", rec),
+                         code="missing-field")
         if isinstance(raw_amount, str) and not raw_amount.strip():
-            raise Reject("'amount' is empty", prefix + "amount")
+            raise Reject("'amount' is empty", prefix + "amount", code="empty-field")
         amount = money(raw_amount, prefix + "amount", positive_message="amount must be greater than zero")
         raw_currency = rec.get("currency")
         if raw_currency is None or (isinstance(raw_currency, str) and not raw_currency.strip()):
             if self.default_currency is None:
                 raise Reject("missing required field 'currency' (and no default currency is set)",
-                             prefix + "currency", misspelt("currency", rec))
+                             prefix + "currency", misspelt("currency", rec), code="missing-field")
             currency = self.default_currency
         else:
             currency = currency_code(raw_currency, prefix + "currency")
@@ -162,7 +163,7 @@ class InvoiceRules:
         issued = date_field(rec, "issued", prefix + "issued")
         due = date_field(rec, "due", prefix + "due")
         if due < issued:
-            raise Reject(f"due date {due} is before the issue date {issued}", prefix + "due")
+            raise Reject(f"due date {due} is before the issue date {issued}", prefix + "due", code="date-order")
         attrs = {k: exact(v) for k, v in rec.items() if k not in _INVOICE_KNOWN} or NO_ATTRS
         return Invoice(id_, customer, amount, currency, issued, due, attrs)
 
@@ -222,7 +223,7 @@ def build_customer(rec: dict, text: bytes | None = None) -> Customer:
             if k == "timezone":
                 v = timezone_name(v, k)
             elif k in _CUSTOMER_TEXT and not isinstance(v, str):
-                raise Reject(f"'{k}' must be text, not {json_type(v)}", k)
+                raise Reject(f"'{k}' must be text, not {json_type(v)}", k, code="wrong-type")
         attrs[k] = exact(v)
     return Customer(id_, attrs)
 
@@ -250,31 +251,33 @@ class EventRules:
     def full(self, rec: dict) -> Event:
         kind = rec.get("type")
         if kind is None:
-            raise Reject("missing required field 'type'", "type", misspelt("type", rec))
+            raise Reject("missing required field 'type'", "type", misspelt("type", rec), code="missing-field")
         if not isinstance(kind, str):
-            raise Reject(f"'type' must be text, not {json_type(kind)}", "type")
+            raise Reject(f"'type' must be text, not {json_type(kind)}", "type", code="wrong-type")
         kind = kind.strip()
         spec = EVENT_FIELDS.get(kind)
         if spec is None:
             if not kind:
-                raise Reject("'type' is empty", "type")
+                raise Reject("'type' is empty", "type", code="empty-field")
             if kind in DERIVED_EVENTS:
-                raise Reject(f"'{kind}' events are raised by the engine itself and cannot be given as input", "type")
-            raise Reject(f"unknown event type '{kind}'", "type", did_you_mean(kind, EVENT_FIELDS))
+                raise Reject(f"'{kind}' events are raised by the engine itself and cannot be given as input", "type",
+                             code="derived-event")
+            raise Reject(f"unknown event type '{kind}'", "type", did_you_mean(kind, EVENT_FIELDS), code="unknown-event")
         required = spec[0]
         what = _WHAT[kind]
 
         at_raw = rec.get("at")
         if at_raw is None:
-            raise Reject(f"missing required field 'at' for {what}", "at", misspelt("at", rec))
+            raise Reject(f"missing required field 'at' for {what}", "at", misspelt("at", rec), code="missing-field")
         try:
             at = instant(at_raw, self.tz)
         except ValueError as e:
-            raise Reject(str(e), "at") from None
+            raise Reject(str(e), "at", code="invalid-date") from None
 
         for name in required:
             if rec.get(name) is None:
-                raise Reject(f"missing required field '{name}' for {what}", name, misspelt(name, rec))
+                raise Reject(f"missing required field '{name}' for {what}", name, misspelt(name, rec),
+                             code="missing-field")
 
         ev = Event(kind, at)
         ev.id = text_field(rec, "id", required=False)
@@ -285,11 +288,11 @@ class EventRules:
         if kind == "invoice_issued":
             obj = rec["invoice"]
             if not isinstance(obj, dict):
-                raise Reject(f"'invoice' must be an invoice object, not {json_type(obj)}", "invoice")
+                raise Reject(f"'invoice' must be an invoice object, not {json_type(obj)}", "invoice", code="wrong-type")
             inv = self.invoices.build(obj, prefix="invoice.")
             if ev.customer is not None and ev.customer != inv.customer:
                 raise Reject(f"the event's customer '{ev.customer}' differs from the invoice's customer "
-                             f"'{inv.customer}'", "customer")
+                             f"'{inv.customer}'", "customer", code="customer-mismatch")
             ev.new_invoice = inv
             ev.invoice = inv.id
             ev.customer = inv.customer
@@ -301,7 +304,7 @@ class EventRules:
             raw = rec.get("amount")
             if raw is not None:
                 if isinstance(raw, str) and not raw.strip():
-                    raise Reject("'amount' is empty", "amount")
+                    raise Reject("'amount' is empty", "amount", code="empty-field")
                 ev.amount = money(raw, "amount", positive_message=f"a {label} amount must be positive")
             cur = rec.get("currency")
             if cur is not None:
@@ -315,24 +318,26 @@ class EventRules:
             if not isinstance(channel, str) or channel.strip() not in CHANNELS:
                 shown = channel if isinstance(channel, str) else json_type(channel)
                 raise Reject(f"unknown channel '{shown}' (one of {', '.join(CHANNELS)})", "channel",
-                             did_you_mean(channel, CHANNELS) if isinstance(channel, str) else None)
+                             did_you_mean(channel, CHANNELS) if isinstance(channel, str) else None,
+                             code="unknown-channel")
             outcome = text_field(rec, "outcome", required=True)
             fields["channel"] = channel.strip()
             fields["outcome"] = outcome
             if ev.invoice is None and ev.customer is None:
-                raise Reject(f"{what} needs 'invoice' or 'customer'", "invoice")
+                raise Reject(f"{what} needs 'invoice' or 'customer'", "invoice", code="missing-field")
         elif kind == "customer_updated":
             changes = rec["fields"]
             if not isinstance(changes, dict):
-                raise Reject(f"'fields' must be an object of customer fields, not {json_type(changes)}", "fields")
+                raise Reject(f"'fields' must be an object of customer fields, not {json_type(changes)}", "fields",
+                             code="wrong-type")
             if changes.get("timezone") is not None:
                 timezone_name(changes["timezone"], "fields.timezone")
             if "id" in changes:
-                raise Reject("'fields' cannot change the customer id", "fields.id")
+                raise Reject("'fields' cannot change the customer id", "fields.id", code="invalid-value")
             fields["fields"] = exact(changes)
         elif kind in ("hold", "release"):
             if ev.invoice is None and ev.customer is None:
-                raise Reject(f"{what} needs 'invoice' or 'customer'", "invoice")
+                raise Reject(f"{what} needs 'invoice' or 'customer'", "invoice", code="missing-field")
 
         for k, v in rec.items():
             if k not in consumed:
@@ -377,7 +382,7 @@ def _invoice_record(invoice: Invoice) -> dict:
     """The fields of an ``Invoice`` as a record for the rules (its attributes, then its fields)."""
     attrs = invoice.attrs
     if not isinstance(attrs, Mapping):
-        raise Reject(f"'attrs' must be a mapping of extra fields, not {json_type(attrs)}", "attrs")
+        raise Reject(f"'attrs' must be a mapping of extra fields, not {json_type(attrs)}", "attrs", code="wrong-type")
     rec = {k: v for k, v in attrs.items() if k not in _INVOICE_KNOWN}
     rec.update(id=invoice.id, customer=invoice.customer, amount=invoice.amount, issued=invoice.issued,
                due=invoice.due)
@@ -390,7 +395,8 @@ def _event_record(event: Event) -> dict:
     """The fields of an ``Event`` as a record for the rules."""
     fields = event.fields
     if not isinstance(fields, Mapping):
-        raise Reject(f"'fields' must be a mapping of the event's other fields, not {json_type(fields)}", "fields")
+        raise Reject(f"'fields' must be a mapping of the event's other fields, not {json_type(fields)}", "fields",
+                     code="wrong-type")
     rec = dict(fields)
     rec["type"] = event.type
     rec["at"] = event.at
@@ -413,12 +419,13 @@ def record_of(record: Any, kind: type[Invoice] | type[Event] | type[Customer]) -
             return _invoice_record(record)
         if isinstance(record, Event):
             return _event_record(record)
-        attrs = record.attrs
+        attrs = getattr(record, "attrs", None)
         if not isinstance(attrs, Mapping):
-            raise Reject(f"'attrs' must be a mapping of customer fields, not {json_type(attrs)}", "attrs")
-        return {**attrs, "id": record.id}
+            raise Reject(f"'attrs' must be a mapping of customer fields, not {json_type(attrs)}", "attrs",
+                         code="wrong-type")
+        return {**attrs, "id": getattr(record, "id", None)}
     article = "an" if kind.__name__[0] in "AEIOU" else "a"
-    raise Reject(f"expected {article} {kind.__name__} or a dict, not {type(record).__name__}")
+    raise Reject(f"expected {article} {kind.__name__} or a dict, not {type(record).__name__}", code="wrong-type")
 
 
 def _checked(record: Any, kind: type[Invoice] | type[Event] | type[Customer], build) -> Any:
@@ -431,7 +438,7 @@ def _checked(record: Any, kind: type[Invoice] | type[Event] | type[Customer], bu
     try:
         checked = build(record_of(record, kind))
     except Reject as r:
-        raise RecordError(r.message, file=origin[0], line=origin[1], field=r.field, help=r.help) from None
+        raise RecordError(r.message, file=origin[0], line=origin[1], field=r.field, help=r.help, code=r.code) from None
     checked.origin = Checked(origin)
     return checked
 

@@ -1,11 +1,11 @@
-"""Reports of a scenario run: text for people, JSON and JUnit XML for CI systems."""
+"""Reports of a scenario run: text for people, diagnostics (for the JSON document of ``dunning test``)
+and JUnit XML for CI systems."""
 
 from __future__ import annotations
 
-import json
 from typing import Sequence
 
-__all__ = ["summary", "render_text", "render_json", "render_junit"]
+__all__ = ["summary", "render_text", "diagnostics_of", "render_junit"]
 
 
 def summary(results: Sequence) -> dict:
@@ -43,11 +43,24 @@ def render_text(results: Sequence, *, list_cases: str = "all") -> str:
     return "\n".join(lines)
 
 
-def render_json(results: Sequence, coverage: list | None = None) -> str:
-    doc = {"summary": summary(results), "results": [r.to_dict() for r in results]}
-    if coverage is not None:
-        doc["coverage"] = coverage
-    return json.dumps(doc, ensure_ascii=False, indent=2)
+def diagnostics_of(results: Sequence) -> list:
+    """What went wrong, as diagnostics: the errors of files that could not be loaded, one
+    ``scenario-failed`` per failing case (its first difference in the message), or ``no-scenarios``."""
+    from ..errors import Diagnostic
+
+    out: list[Diagnostic] = []
+    for r in results:
+        if r.status == "error":
+            out += r.diagnostics or [Diagnostic("invalid-input", r.failures[0] if r.failures else "error",
+                                                file=r.file)]
+        elif r.status == "failed":
+            first = r.failures[0].splitlines()[0] if r.failures else "failed"
+            out.append(Diagnostic("scenario-failed", f"case '{r.name}' failed: {first}", file=r.file, line=r.line,
+                                  case=r.name))
+    s = summary(results)
+    if s["cases"] == 0 and not s["errors"]:
+        out.append(Diagnostic("no-scenarios", "no scenario case found (scenario files are named *.test.yaml)"))
+    return out
 
 
 def render_junit(results: Sequence, name: str = "dunning scenarios") -> str:

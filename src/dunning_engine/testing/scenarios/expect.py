@@ -58,7 +58,7 @@ def read_expectation(r: NodeReader, em: MapNode, policy: Policy | None, cases: s
             state = r.text(v, f"state of {k.text}")
             if state is not None and policy is not None and state not in names:
                 r.error(v, f"'{state}' is not a state of policy {policy.key}",
-                        did_you_mean(state, names) or f"states: {', '.join(names)}")
+                        did_you_mean(state, names) or f"states: {', '.join(names)}", code="unknown-state")
                 continue
             if state is not None:
                 exp.states.append((k.text, state, v.location))
@@ -71,7 +71,8 @@ def read_expectation(r: NodeReader, em: MapNode, policy: Policy | None, cases: s
                 continue
             amount = decimal_of(text)
             if amount is None:
-                r.error(v, f"balance '{text}' is not an amount", help='write it as text, e.g. "100000" or "19.90"')
+                r.error(v, f"balance '{text}' is not an amount", help='write it as text, e.g. "100000" or "19.90"',
+                        code="invalid-amount")
                 continue
             exp.balances.append((k.text, amount, text, v.location))
     if em.get("errors") is not None:
@@ -86,14 +87,16 @@ def read_expectation(r: NodeReader, em: MapNode, policy: Policy | None, cases: s
             exp.invariants = node.text == "true"
         else:
             r.error(node, "'invariants' must be true or false",
-                    help="true (the default) checks the built-in and the policy's invariants after every step")
+                    help="true (the default) checks the built-in and the policy's invariants after every step",
+                    code="wrong-type")
     return exp
 
 
 def _known_case(r: NodeReader, k: ScalarNode, cases: set[str] | None) -> None:
     if cases is not None and k.text not in cases:
         r.error(k, f"no case '{k.text}' in this scenario",
-                did_you_mean(k.text, cases) or (f"cases: {', '.join(sorted(cases))}" if cases else None))
+                did_you_mean(k.text, cases) or (f"cases: {', '.join(sorted(cases))}" if cases else None),
+                code="unknown-case")
 
 
 def _items(r: NodeReader, node: Node | None, what: str, policy: Policy | None) -> list[Expected]:
@@ -116,7 +119,8 @@ def _expected(r: NodeReader, m: MapNode, policy: Policy | None) -> Expected | No
         kind = r.text(m.get("type"), "type")
         if kind is not None and kind not in ACTION_KINDS:
             r.error(m.get("type"), f"unknown action type '{kind}'",
-                    did_you_mean(kind, ACTION_KINDS) or f"actions: {', '.join(ACTION_KINDS)}")
+                    did_you_mean(kind, ACTION_KINDS) or f"actions: {', '.join(ACTION_KINDS)}",
+                    code="unknown-action")
     spec = ACTIONS.get(kind) if kind is not None else None
     params = set(spec.param_names) if spec is not None else {p for a in ACTIONS.values() for p in a.param_names}
     known = set(ACTION_FIELDS) | set(MATCH_KEYS) | params | set(OUTPUT_PARAMS)
@@ -125,17 +129,19 @@ def _expected(r: NodeReader, m: MapNode, policy: Policy | None) -> Expected | No
         if key not in known:
             hint = did_you_mean(key, known)
             if hint:  # most likely a typo; an unknown name with no near match is matched as a param
-                r.error(k, f"unknown field '{key}' in an expected action", hint)
+                r.error(k, f"unknown field '{key}' in an expected action", hint, code="unknown-key")
                 continue
         if key == "date":
             t = r.text(v, "date")
             if t is not None and not valid_date(t):
-                r.error(v, f"date '{t}' is not a date YYYY-MM-DD", help="date matches the local date of the action's 'at'")
+                r.error(v, f"date '{t}' is not a date YYYY-MM-DD", help="date matches the local date of the action's 'at'",
+                        code="invalid-date")
                 continue
         elif key == "time":
             t = r.text(v, "time")
             if t is not None and not _TIME.match(t):
-                r.error(v, f"time '{t}' is not a time HH:MM", help="time matches the local time of the action's 'at'")
+                r.error(v, f"time '{t}' is not a time HH:MM", help="time matches the local time of the action's 'at'",
+                        code="wrong-type")
                 continue
         elif key in ("at", "deferred_from") and policy is not None:
             if r.instant(v, key, ZoneInfo(policy.timezone)) is None:
@@ -145,7 +151,7 @@ def _expected(r: NodeReader, m: MapNode, policy: Policy | None) -> Expected | No
             names = [s.name for s in policy.states]
             if t is not None and t not in names:
                 r.error(v, f"'{t}' is not a state of policy {policy.key}",
-                        did_you_mean(t, names) or f"states: {', '.join(names)}")
+                        did_you_mean(t, names) or f"states: {', '.join(names)}", code="unknown-state")
                 continue
         elif key == "rule" and policy is not None:
             t = r.text(v, "rule")
@@ -153,12 +159,14 @@ def _expected(r: NodeReader, m: MapNode, policy: Policy | None) -> Expected | No
                 rule.name for rule in policy.any_state]
             if t is not None and t not in names:
                 r.error(v, f"'{t}' is not a rule of policy {policy.key}",
-                        did_you_mean(t, names) or "rules are named '<state>.<n>' unless given a 'name:'")
+                        did_you_mean(t, names) or "rules are named '<state>.<n>' unless given a 'name:'",
+                        code="unknown-rule")
                 continue
         fields[key] = plain(v)
     if len(r.errors) > before:
         return None
     if not fields:
-        r.error(m, "an expected action names no field", help="for example {date: 2026-02-01, type: remind}")
+        r.error(m, "an expected action names no field", help="for example {date: 2026-02-01, type: remind}",
+                code="missing-key")
         return None
     return Expected(fields=fields, location=m.location, text=written(m))

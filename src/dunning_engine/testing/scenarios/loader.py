@@ -55,7 +55,7 @@ def load_scenario_file(path: str | os.PathLike, *, display: str | None = None) -
         data = path.read_bytes()
     except OSError as e:
         raise PolicyError(f"cannot read scenario file '{shown}': {e.strerror or e}", Location(Source(shown, ""), 1, 1),
-                          help="check the path and that the file is readable") from None
+                          help="check the path and that the file is readable", code="cannot-read") from None
     from ...policy.yaml_source import load_yaml
 
     root = load_yaml(data, shown)
@@ -81,7 +81,8 @@ class ScenarioLoader(NodeReader):
     def load(self, root: Node) -> ScenarioFile:
         if not isinstance(root, MapNode):
             self.error(root, "a scenario file must be a mapping with 'policy:' and 'cases:'",
-                       help="start with 'policy: path/to/policy.yaml', then 'cases:' with a list of cases")
+                       help="start with 'policy: path/to/policy.yaml', then 'cases:' with a list of cases",
+                       code="wrong-type")
             raise PolicyErrors(self.errors)
         self.keys(root, FILE_KEYS, "a scenario file")
         policy: Policy | None = None
@@ -89,7 +90,7 @@ class ScenarioLoader(NodeReader):
         pnode = root.get("policy")
         if pnode is None:
             self.error(root, "the scenario file has no 'policy:'",
-                       help="add 'policy: ../policies/my_policy.yaml' (relative to this file)")
+                       help="add 'policy: ../policies/my_policy.yaml' (relative to this file)", code="missing-key")
         else:
             rel = self.text(pnode, "policy")
             if rel is not None:
@@ -99,20 +100,21 @@ class ScenarioLoader(NodeReader):
                     if policy_path.parent.is_dir():
                         near = did_you_mean(policy_path.name, [p.name for p in policy_path.parent.iterdir()])
                     self.error(pnode, f"policy file '{rel}' not found (looked for {display_path(policy_path)})",
-                               near or "the path is relative to the scenario file")
+                               near or "the path is relative to the scenario file", code="file-not-found")
                 else:
                     try:
                         policy = _load_policy_cached(policy_path)
                     except PolicyError as e:
                         self.error(pnode, f"policy '{rel}' has {len(e.errors)} error(s); see below",
-                                   help="run 'dunning validate' on the policy")
+                                   help="run 'dunning validate' on the policy", code="policy-errors")
                         self.errors.extend(e.errors)
         description = None
         if root.get("description") is not None:
             description = self.text(root.get("description"), "description")
         cnode = root.get("cases")
         if cnode is None:
-            self.error(root, "the scenario file has no 'cases:'", help="add 'cases:' with a list of cases")
+            self.error(root, "the scenario file has no 'cases:'", help="add 'cases:' with a list of cases",
+                       code="missing-key")
         names: dict[str, Location] = {}
         drafts: list[_Draft] = []
         for item in self.seq(cnode, "cases"):
@@ -124,14 +126,16 @@ class ScenarioLoader(NodeReader):
             name = getattr(nn, "text", None)
             if name is not None and name in names:
                 self.error(nn, f"two cases are named '{name}'",
-                           help=f"the first one is at line {names[name].line}; give each case its own name")
+                           help=f"the first one is at line {names[name].line}; give each case its own name",
+                           code="duplicate-case")
                 continue
             if name is not None:
                 names[name] = m.location
             if case is not None:
                 drafts.append(case)
         if cnode is not None and not drafts and not self.errors:
-            self.error(cnode, "the scenario file has no cases", help="add at least one case under 'cases:'")
+            self.error(cnode, "the scenario file has no cases", help="add at least one case under 'cases:'",
+                       code="missing-key")
         if self.errors or policy is None:  # (no policy is always an error above)
             raise PolicyErrors(self.errors)
         sf = ScenarioFile(path=self.path, display=self.shown, policy_path=policy_path or self.path,
@@ -145,7 +149,8 @@ class ScenarioLoader(NodeReader):
         before = len(self.errors)
         name = None
         if m.get("name") is None:
-            self.error(m, "a case needs a 'name:'", help="name it after what it shows, e.g. 'pays after the first notice'")
+            self.error(m, "a case needs a 'name:'", help="name it after what it shows, e.g. 'pays after the first notice'",
+                       code="missing-key")
         else:
             name = self.text(m.get("name"), "name")
         description = self.text(m.get("description"), "description") if m.get("description") is not None else None
@@ -168,11 +173,12 @@ class ScenarioLoader(NodeReader):
             lists[key] = values
         if m.get("invoices") is None and not any(e.get("type") == "invoice_issued" for e in dicts(lists["events"])):
             self.error(m, "a case needs 'invoices:' (or invoice_issued events)",
-                       help="for example: invoices: [{id: A1, customer: C1, amount: \"100000\", issued: 2026-01-01, due: 2026-01-31}]")
+                       help="for example: invoices: [{id: A1, customer: C1, amount: \"100000\", issued: 2026-01-01, due: 2026-01-31}]",
+                       code="missing-key")
         until = since = None
         if m.get("until") is None:
             self.error(m, "a case needs 'until:' (the run goes up to and including it; a date means through "
-                          "the end of that day)", help="for example 'until: 2026-04-01'")
+                          "the end of that day)", help="for example 'until: 2026-04-01'", code="missing-key")
         else:
             until = self.instant(m.get("until"), "until", tz)
         if m.get("since") is not None:
@@ -183,7 +189,7 @@ class ScenarioLoader(NodeReader):
         expect = Expectation()
         if m.get("expect") is None:
             self.error(m, "a case needs 'expect:'",
-                       help="say what must come out: actions, contains, excludes, states, balances")
+                       help="say what must come out: actions, contains, excludes, states, balances", code="missing-key")
         else:
             em = self.mapping(m.get("expect"), "expect")
             if em is not None:
@@ -203,7 +209,8 @@ class ScenarioLoader(NodeReader):
             if path.parent.is_dir():
                 near = did_you_mean(path.name, [p.name for p in path.parent.iterdir()])
             self.error(node, f"{key} file '{rel}' not found (looked for {display_path(path)})",
-                       near or f"write the {key} inline as a list, or a path (CSV or JSONL) relative to the scenario file")
+                       near or f"write the {key} inline as a list, or a path (CSV or JSONL) relative to the scenario file",
+                       code="file-not-found")
             return ""
         return display_path(path)
 
@@ -233,7 +240,8 @@ class ScenarioLoader(NodeReader):
                 try:
                     parsed[key] = list(readers[key](items, bad, items))
                 except Exception as e:  # a file the readers cannot open at all
-                    self.errors.append(PolicyError(f"{key}: {getattr(e, 'message', e)}", Location(Source(items, ""), 1, 1)))
+                    self.errors.append(PolicyError(f"{key}: {getattr(e, 'message', e)}", Location(Source(items, ""), 1, 1),
+                                                   code="cannot-read"))
                     parsed[key] = []
                     continue
                 try:
@@ -243,11 +251,11 @@ class ScenarioLoader(NodeReader):
                 for rej in bad.errors:
                     where = f" field '{rej.field}'" if rej.field else ""
                     self.errors.append(PolicyError(f"{key}:{where} {rej.message}", Location(source, rej.line or 1, 1),
-                                                   help=rej.help))
+                                                   help=rej.help, code=rej.code or "invalid-record"))
                 continue
             parsed[key] = list(readers[key](items, bad, key))
             for rej in bad.errors:
-                self.reject(key, rej.line, rej.field, rej.message, rej.help, locs)
+                self.reject(key, rej.line, rej.field, rej.message, rej.help, locs, code=rej.code or "invalid-record")
         invoices = [(inv.id, inv.customer) for inv in parsed["invoices"]]
         invoices += [(ev.new_invoice.id, ev.new_invoice.customer) for ev in parsed["events"]
                      if ev.new_invoice is not None]
@@ -263,7 +271,8 @@ class ScenarioLoader(NodeReader):
                 elif ev.get("invoice") is not None and str(ev["invoice"]) not in known:
                     self.reject("events", i, "invoice", f"unknown invoice '{ev['invoice']}'",
                                 did_you_mean(str(ev["invoice"]), known) or
-                                "the invoice must be in 'invoices:' or issued by an earlier invoice_issued event", locs)
+                                "the invoice must be in 'invoices:' or issued by an earlier invoice_issued event", locs,
+                                code="unknown-invoice")
         if any(lists[k] == "" for k in ("invoices", "events")):
             return None  # a records file is missing: the cases are not known
         raw = {(str(x.get("id")), str(x.get("customer"))) for x in dicts(lists["invoices"])}
@@ -271,10 +280,10 @@ class ScenarioLoader(NodeReader):
         return {c for i, c in pairs} if policy.scope == "customer" else {i for i, _ in pairs}
 
     def reject(self, key: str, line: int | None, fld: str | None, message: str, help: str | None,
-               locs: dict[tuple[str, int], MapNode]) -> None:
+               locs: dict[tuple[str, int], MapNode], *, code: str) -> None:
         node = locs.get((key, line)) if line is not None else None
         if node is None:
-            self.errors.append(PolicyError(f"{key}: {message}", None, help=help))
+            self.errors.append(PolicyError(f"{key}: {message}", None, help=help, code=code))
             return
         target: Node = node
         for part in (fld or "").split("."):
@@ -284,4 +293,4 @@ class ScenarioLoader(NodeReader):
             if nxt is None:
                 break
             target = nxt
-        self.error(target, f"{key[:-1]} {line}: {message}", help)
+        self.error(target, f"{key[:-1]} {line}: {message}", help, code=code)

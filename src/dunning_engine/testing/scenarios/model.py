@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...errors import Location
+from ...errors import Diagnostic, Location
 
 if TYPE_CHECKING:
     from ...policy.ir import Policy
@@ -92,6 +92,7 @@ class CaseResult:
     entered: set[str] = field(default_factory=set)
     emitted: set[str] = field(default_factory=set)
     actions: list[dict] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # status 'error': why the file could not load
 
     @property
     def passed(self) -> bool:

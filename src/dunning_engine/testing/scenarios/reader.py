@@ -27,19 +27,19 @@ class NodeReader:
     def __init__(self) -> None:
         self.errors: list[PolicyError] = []
 
-    def error(self, node: Node | None, message: str, help: str | None = None) -> None:
-        self.errors.append(PolicyError(message, node.location if node is not None else None, help=help))
+    def error(self, node: Node | None, message: str, help: str | None = None, *, code: str) -> None:
+        self.errors.append(PolicyError(message, node.location if node is not None else None, help=help, code=code))
 
     def keys(self, m: MapNode, allowed: tuple[str, ...], what: str) -> None:
         for k, _ in m.items:
             if k.text not in allowed:
                 self.error(k, f"unknown key '{k.text}' in {what}",
-                           did_you_mean(k.text, allowed) or f"{what} takes: {', '.join(allowed)}")
+                           did_you_mean(k.text, allowed) or f"{what} takes: {', '.join(allowed)}", code="unknown-key")
 
     def mapping(self, node: Node | None, what: str) -> MapNode | None:
         if isinstance(node, MapNode):
             return node
-        self.error(node, f"{what} must be a mapping of keys and values, found {describe(node)}")
+        self.error(node, f"{what} must be a mapping of keys and values, found {describe(node)}", code="wrong-type")
         return None
 
     def seq(self, node: Node | None, what: str) -> list[Node]:
@@ -48,15 +48,15 @@ class NodeReader:
         if isinstance(node, SeqNode):
             return list(node.items)
         self.error(node, f"{what} must be a list, found {describe(node)}",
-                   help="write '[...]' or one item per line starting with '- '")
+                   help="write '[...]' or one item per line starting with '- '", code="wrong-type")
         return []
 
     def text(self, node: Node | None, what: str) -> str | None:
         if not isinstance(node, ScalarNode):
-            self.error(node, f"{what} must be a single value, found {describe(node)}")
+            self.error(node, f"{what} must be a single value, found {describe(node)}", code="wrong-type")
             return None
         if node.is_null() or not node.text.strip():
-            self.error(node, f"{what} is empty")
+            self.error(node, f"{what} is empty", code="empty-value")
             return None
         return node.text
 
@@ -72,7 +72,8 @@ class NodeReader:
             try:
                 bound(text, tz, end=what == "until")
             except ValueError as e:
-                self.error(node, f"{what}: {e}", help="write a date (2026-04-01) or a date-time (2026-04-01T09:00)")
+                self.error(node, f"{what}: {e}", help="write a date (2026-04-01) or a date-time (2026-04-01T09:00)",
+                           code="invalid-date")
                 return None
         return text
 

@@ -119,7 +119,7 @@ def run_scenarios(paths: Iterable[str | os.PathLike], *, match: str | None = Non
             sf = load_scenario_file(path, display=shown)
         except PolicyError as e:
             yield CaseResult(id=shown, file=shown, name="(file)", status="error",
-                             failures=[e.render()], line=getattr(e, "line", None))
+                             failures=[e.render()], line=getattr(e, "line", None), diagnostics=e.diagnostics)
             continue
         for case in sf.cases:
             if match and match not in case.name:
