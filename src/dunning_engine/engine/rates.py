@@ -306,4 +306,4 @@ def _shown(full: str) -> str:
         rel = os.path.relpath(full)
     except ValueError:  # pragma: no cover - another drive on Windows
         return full
-    return full if rel.startswith(".." + os.sep + "..") else rel
+    return full if rel == ".." or rel.startswith(".." + os.sep) else rel

@@ -71,8 +71,7 @@ class _Builder(RuleChecks, ContactChecks):
             code = self.text(get("currency"), "currency")
             if code is not None and not is_currency(code):
                 self.error(get("currency"), f"unknown currency code '{code}'",
-                           help="use an ISO 4217 code in capitals, such as CLP, MXN, USD or EUR",
-                           code="unknown-currency")
+                           help="use an ISO 4217 code in capitals, such as CLP, MXN, USD or EUR", code="unknown-currency")
             elif code is not None:
                 self.currency = code
         send_at = _dt.time(9, 0)
@@ -117,8 +116,7 @@ class _Builder(RuleChecks, ContactChecks):
                 ok = False
         if not ok:
             self.error(node, f"unknown timezone '{name}'",
-                       help=did_you_mean(name, available_timezones()) or "use an IANA name such as America/Santiago or UTC",
-                       code="unknown-timezone")
+                       help=did_you_mean(name, available_timezones()) or "use an IANA name such as America/Santiago or UTC", code="unknown-timezone")
             return None
         return name
 
@@ -158,8 +156,7 @@ class _Builder(RuleChecks, ContactChecks):
             if name is None:
                 continue
             if name in reserved:
-                self.error(key, f"segment name '{name}' is already a variable", help="choose another name",
-                           code="segment-hides-variable")
+                self.error(key, f"segment name '{name}' is already a variable", help="choose another name", code="segment-hides-variable")
                 continue
             entries.append((name, value))
         # Every segment is checked against one schema that has them all (a schema per segment made

@@ -65,13 +65,11 @@ class ActionChecks(Checker):
         written = set(params_map.keys()) if params_map is not None else set()
         for req in spec.required:
             if req not in written:
-                self.error(node, f"'{kind}' needs '{req}'", help=f"add '{req}: ...' to the action",
-                           code="missing-param")
+                self.error(node, f"'{kind}' needs '{req}'", help=f"add '{req}: ...' to the action", code="missing-param")
         if spec.one_of:
             a, b = spec.one_of
             if (a in written) == (b in written):
-                self.error(node, f"'{kind}' needs either '{a}' or '{b}'", help=spec.one_of_help,
-                           code="amount-or-percent")
+                self.error(node, f"'{kind}' needs either '{a}' or '{b}'", help=spec.one_of_help, code="amount-or-percent")
         for p in spec.params:
             if p.only_with is not None and p.name in given and p.only_with not in given:
                 self.error(node, f"'{p.name}' only goes with '{p.only_with}'", code="misplaced-option")

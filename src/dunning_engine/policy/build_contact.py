@@ -34,8 +34,7 @@ class ContactChecks(Checker):
                 span = self.text(value, "window hours")
                 hours = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)", span or "")
                 if span is not None and not hours:
-                    self.error(value, f"window hours must be written HH:MM-HH:MM, found '{span}'", help='for example "08:00-20:00"',
-                               code="invalid-window")
+                    self.error(value, f"window hours must be written HH:MM-HH:MM, found '{span}'", help='for example "08:00-20:00"', code="invalid-window")
                     continue
                 if days and hours:
                     start = _dt.time(int(hours.group(1)), int(hours.group(2)))
@@ -78,8 +77,7 @@ class ContactChecks(Checker):
             part = part.strip()
             ends = part.split("-")
             if len(ends) > 2 or any(e not in WEEKDAYS for e in ends):
-                self.error(key, f"'{key.text}' is not a day range", help="write days as mon, tue, ... sun, ranges as mon-fri, lists as sat,sun",
-                           code="invalid-window")
+                self.error(key, f"'{key.text}' is not a day range", help="write days as mon, tue, ... sun, ranges as mon-fri, lists as sat,sun", code="invalid-window")
                 return ()
             a, b = WEEKDAYS.index(ends[0]), WEEKDAYS.index(ends[-1])
             days.extend(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])

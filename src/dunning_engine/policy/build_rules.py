@@ -125,8 +125,7 @@ class RuleChecks(ActionChecks):
             if given is not None:
                 name, named = given, True
         if not do and goto is None:
-            self.error(m, "this rule does nothing: it has no 'do' and no 'goto'", help="add actions under 'do:' or a 'goto:' state",
-                       code="rule-does-nothing")
+            self.error(m, "this rule does nothing: it has no 'do' and no 'goto'", help="add actions under 'do:' or a 'goto:' state", code="rule-does-nothing")
         rule = ir.Rule(name=name, trigger=trigger, when=when, unless=unless, do=do, goto=goto, expires=expires,
                        except_=excepts, named=named, location=m.location)
         if goto is not None:
@@ -136,8 +135,7 @@ class RuleChecks(ActionChecks):
     def event_names(self, node: Node | None) -> tuple[str, ...]:
         items = [node] if isinstance(node, ScalarNode) else self.expect_list(node, "on")
         if not items and isinstance(node, SeqNode):
-            self.error(node, "'on' needs at least one event", help="for example 'on: payment' or 'on: [payment, credit_note]'",
-                       code="no-event")
+            self.error(node, "'on' needs at least one event", help="for example 'on: payment' or 'on: [payment, credit_note]'", code="no-event")
         known = EVENT_TYPES + DERIVED_EVENTS
         names = []
         for item in items:

@@ -81,8 +81,7 @@ class Checker:
             return []
         if isinstance(node, SeqNode):
             return list(node.items)
-        self.error(node, f"{what} must be a list, found {describe(node)}", help="write each item on its own line starting with '- '",
-                   code="wrong-type")
+        self.error(node, f"{what} must be a list, found {describe(node)}", help="write each item on its own line starting with '- '", code="wrong-type")
         return []
 
     def scalar(self, node: Node | None, what: str) -> ScalarNode | None:
@@ -156,8 +155,7 @@ class Checker:
             return None
         m = TIME.match(s.text)
         if not m:
-            self.error(s, f"{what} must be a time HH:MM, found '{s.text}'", help='for example "09:00"',
-                       code="wrong-type")
+            self.error(s, f"{what} must be a time HH:MM, found '{s.text}'", help='for example "09:00"', code="wrong-type")
             return None
         return _dt.time(int(m.group(1)), int(m.group(2)))
 
@@ -197,8 +195,7 @@ class Checker:
         if e is None:
             return None
         if not e.is_constant():
-            self.error(node, f"{what} must be a fixed duration such as '7 days'", help="durations of timers cannot depend on the case",
-                       code="invalid-duration")
+            self.error(node, f"{what} must be a fixed duration such as '7 days'", help="durations of timers cannot depend on the case", code="invalid-duration")
             return None
         value = e.constant_value()
         if not isinstance(value, Duration):  # null

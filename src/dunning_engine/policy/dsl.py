@@ -180,6 +180,5 @@ def load_dsl(data: str | bytes, name: str | None = None) -> ir.Policy:
         return policy
     except RecursionError:  # pragma: no cover - depths are bounded before this could happen
         raise PolicyError("the policy is nested too deeply", None,
-                          help="a policy never needs this much nesting; check the brackets",
-                          code="policy-limit") from None
+                          help="a policy never needs this much nesting; check the brackets", code="policy-limit") from None
 

@@ -125,8 +125,7 @@ def _too_large(name: str | None) -> PolicyError:
 
     return PolicyError(f"the policy file is too large; the limit is {MAX_BYTES} bytes",
                        Location(Source(name, ""), 1, 1, 1),
-                       help="a policy this large is surely a mistake; split it or check that this is the right file",
-                       code="too-large")
+                       help="a policy this large is surely a mistake; split it or check that this is the right file", code="too-large")
 
 
 def prepare(data: str | bytes, name: str | None) -> str:
@@ -164,8 +163,7 @@ def check_text(f: NodeFactory, text: str) -> None:
             name = unicodedata.name(ch, "")
             what += f" ({name.lower()})" if name else ""
         raise PolicyError(f"the file contains {what}, which a policy cannot hold", f.location(m.start()),
-                          help="remove it; a policy is plain text with ordinary line breaks (is this a binary file?)",
-                          code="invalid-character")
+                          help="remove it; a policy is plain text with ordinary line breaks (is this a binary file?)", code="invalid-character")
     tabs = [m.start() + len(m.group(1)) for m in re.finditer(r"^([ ]*)\t", text, re.M)]
     if tabs:
         # 'dunning fmt -w' cannot help: it needs a file that parses.
@@ -182,7 +180,6 @@ def check_text(f: NodeFactory, text: str) -> None:
     m = re.search(r"^([ ]*)[^ \n#]", text, re.M)
     if m is not None and m.group(1):
         raise PolicyError("the first line of the policy is indented", f.location(m.end(1)),
-                          help="top-level lines (policy, state, any state, contact, ...) start at column 1",
-                          code="indentation")
+                          help="top-level lines (policy, state, any state, contact, ...) start at column 1", code="indentation")
 
 

@@ -87,8 +87,7 @@ def syntax_error(err: yaml.MarkedYAMLError, doc: _Text) -> PolicyError:
     mark = err.problem_mark or err.context_mark
     index = mark.index if mark is not None else 0
     problem = err.problem or err.context or "the YAML is not valid"
-    return PolicyError(f"invalid YAML: {_readable(problem)}", doc.location(index), help=_context_help(err, doc),
-                       code="yaml-syntax")
+    return PolicyError(f"invalid YAML: {_readable(problem)}", doc.location(index), help=_context_help(err, doc), code="yaml-syntax")
 
 
 def reader_error(err: yaml.reader.ReaderError, doc: _Text) -> PolicyError:
@@ -122,5 +121,4 @@ def decode_utf8(data: bytes, name: str | None) -> str:
             Location(source, line, column, 1),
             help=f"byte 0x{data[bad]:02X} at byte offset {bad} is not valid UTF-8; "
             "save the policy as UTF-8 (a binary file is not a policy)",
-            code="not-utf8",
-        ) from None
+            code="not-utf8") from None

@@ -186,8 +186,7 @@ class _Builder:
                 "the file holds more than one YAML document", _at(ev.start_mark), 3,
                 help="a policy file holds one policy: remove this '---' and what follows, "
                 "or move it to a file of its own",
-                code="multiple-documents",
-            )
+                code="multiple-documents")
         if isinstance(root, ScalarNode) and root.style == "plain" and root.text == "":
             raise self.empty()
         return root
@@ -263,8 +262,7 @@ class _Builder:
             raise self.error(
                 f"the anchor '&{name}' is defined twice", index, len(name) + 1,
                 help="give each anchor its own name",
-                code="yaml-anchor",
-            )
+                code="yaml-anchor")
         self.open_anchors[name] = index
 
     def alias(self, ev: AliasEvent) -> Node:
@@ -276,37 +274,32 @@ class _Builder:
             raise self.error(
                 f"the alias '*{name}' is used inside its own anchor (a recursive alias)", index, length,
                 help="an alias cannot refer to the node that contains it",
-                code="yaml-anchor",
-            )
+                code="yaml-anchor")
         found = self.anchors.get(name)
         if found is None:
             raise self.error(
                 f"unknown alias '*{name}'", index, length,
                 help=f"define the anchor '&{name}' before using it",
-                code="yaml-anchor",
-            )
+                code="yaml-anchor")
         node, size = found
         self.alias_uses += 1
         if self.alias_uses > MAX_ALIASES:
             raise self.error(
                 f"too many aliases (more than {MAX_ALIASES})", index, length,
                 help="write the repeated parts out, or use fewer aliases",
-                code="policy-limit",
-            )
+                code="policy-limit")
         self.alias_nodes += size
         if self.alias_nodes > MAX_ALIAS_NODES:
             raise self.error(
                 "the document expands to too many nodes (alias bomb?)", index, length,
                 help=f"aliases may add at most {MAX_ALIAS_NODES} nodes to a policy",
-                code="policy-limit",
-            )
+                code="policy-limit")
         self.add_count(size, index)
         if len(self.stack) + node._height > MAX_DEPTH:
             raise self.error(
                 f"the document is nested too deeply (more than {MAX_DEPTH} levels, aliases included)",
                 index, length,
-                code="policy-limit",
-            )
+                code="policy-limit")
         return node
 
     def add_count(self, n: int, index: int) -> None:
@@ -315,8 +308,7 @@ class _Builder:
             raise self.error(
                 f"the document has too many nodes (more than {MAX_NODES})", index,
                 help="a policy this large is surely a mistake",
-                code="policy-limit",
-            )
+                code="policy-limit")
 
     def attach(self, frame: _Frame, node: Node, ev) -> None:
         parent = frame.node
@@ -333,8 +325,7 @@ class _Builder:
                 raise self.error(
                     f"a key must be a text, not {describe(node)}", index,
                     help="write keys as plain words, e.g. 'name: value'",
-                    code="invalid-key",
-                )
+                    code="invalid-key")
             key_loc = node.location
             if isinstance(ev, AliasEvent):
                 key_loc = self.doc.span(_at(ev.start_mark), _at(ev.end_mark))
@@ -342,15 +333,13 @@ class _Builder:
                 raise PolicyError(
                     "merge keys ('<<') are not supported", key_loc,
                     help="write the keys out in this mapping instead of merging another one into it",
-                    code="unsupported-yaml",
-                )
+                    code="unsupported-yaml")
             first = frame.first_keys.get(node.text)
             if first is not None:
                 raise PolicyError(
                     f"duplicate key '{node.text}' (first at line {first.line})", key_loc,
                     help="each key may appear once in a mapping; remove or rename one of them",
-                    code="duplicate-key",
-                )
+                    code="duplicate-key")
             frame.first_keys[node.text] = key_loc
             frame.key = node
         else:
@@ -402,8 +391,7 @@ def load_yaml(data: str | bytes, name: str | None = None) -> Node:
         raise PolicyError(
             "tags are not allowed in policies", doc.location(index, length),
             help="remove the tag ('!...'); values are read as written and the policy decides what they mean",
-            code="unsupported-yaml",
-        ) from None
+            code="unsupported-yaml") from None
     except yaml.reader.ReaderError as exc:
         raise reader_error(exc, doc) from None
     except yaml.MarkedYAMLError as exc:
@@ -428,6 +416,5 @@ def _too_large(name: str | None, size: int | None) -> PolicyError:
         f"the policy file is too large{what}; the limit is {MAX_BYTES} bytes",
         Location(Source(name, ""), 1, 1, 1),
         help="a policy this large is surely a mistake; split it or check that this is the right file",
-        code="too-large",
-    )
+        code="too-large")
 

@@ -53,9 +53,9 @@ def find_scenario_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
 
 
 def display_path(path: Path) -> str:
-    """``path`` as reports show it: relative to the working directory unless that climbs two levels."""
+    """``path`` as reports show it: relative to the working directory when it is below it, else whole."""
     try:
         rel = os.path.relpath(path)
     except ValueError:  # another drive (Windows)
         return str(path)
-    return str(path) if rel.startswith(".." + os.sep + "..") else rel
+    return str(path) if rel == ".." or rel.startswith(".." + os.sep) else rel
