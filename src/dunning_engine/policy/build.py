@@ -20,6 +20,7 @@ from .. import expr as _expr
 from ..errors import PolicyErrors, did_you_mean
 from ..expr.ast import depth as _expr_depth
 from ..expr.parser import MAX_DEPTH as MAX_EXPRESSION_DEPTH
+from ..expr.schema import SCOPES
 from ..values import is_currency
 from . import ir
 from .build_contact import ContactChecks
@@ -35,6 +36,8 @@ TOP_KEYS = ("policy", "version", "description", "scope", "timezone", "calendar",
 
 
 class _Builder(RuleChecks, ContactChecks):
+    """The whole builder: the top-level settings here, states, rules, actions and contact in its parts."""
+
     # -- the policy --------------------------------------------------------------
     def build(self) -> ir.Policy:
         root = self.root
@@ -55,7 +58,7 @@ class _Builder(RuleChecks, ContactChecks):
             version = self.integer(get("version"), "version", minimum=0) or 0
         description = self.text(get("description"), "description")
         if get("scope") is not None:
-            self.scope = self.one_of(get("scope"), "scope", ("invoice", "customer")) or "invoice"
+            self.scope = self.one_of(get("scope"), "scope", SCOPES) or "invoice"
         timezone = "UTC"
         if get("timezone") is not None:
             timezone = self.timezone(get("timezone")) or "UTC"

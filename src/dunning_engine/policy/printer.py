@@ -16,6 +16,10 @@ back at the same places, whatever form the policy is printed in. A comment
 whose place no longer exists is printed before the next place, or at the end
 of the file; nothing is dropped. From YAML, comments at the end of a line
 are kept when the line holds no quotes, and only on lines that start a place.
+
+The parts: ``phrases`` (a trigger, an action, a rule head in DSL words; DSL
+literals), ``comments`` (finding comments and putting them back), ``print_dsl``
+and ``print_yaml``; here, reading a file with its comments and choosing a form.
 """
 
 from __future__ import annotations
