@@ -10,11 +10,13 @@ A case is a set of files and how to run them:
 
 A case is saved as a folder: ``case.json`` (everything but the files) and the files themselves
 under ``input/``, byte for byte, so that a reproducer can also be run by hand
-(``case.json`` holds the equivalent ``dunning`` command line).
+(``case.json`` holds the equivalent ``dunning`` command line; a large file may be stored
+gzipped as ``input/NAME.gz``).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shlex
@@ -75,13 +77,21 @@ class Outcome:
         return dict(self.__dict__)
 
 
-def save_case(case: Case, folder: str | os.PathLike, outcome: Outcome | None = None) -> Path:
-    """Write ``case`` (and the outcome it gave, if any) into ``folder``; return the folder."""
+def save_case(case: Case, folder: str | os.PathLike, outcome: Outcome | None = None, *,
+              compress_over: int | None = None) -> Path:
+    """Write ``case`` (and the outcome it gave, if any) into ``folder``; return the folder.
+
+    Files larger than ``compress_over`` bytes are written gzipped (``input/NAME.gz``), which
+    :func:`load_case` reads back transparently (for a corpus kept in a repository).
+    """
     folder = Path(folder)
     inputs = folder / "input"
     inputs.mkdir(parents=True, exist_ok=True)
     for name, data in case.files.items():
-        (inputs / name).write_bytes(data)
+        if compress_over is not None and len(data) > compress_over:
+            (inputs / f"{name}.gz").write_bytes(gzip.compress(data, mtime=0))
+        else:
+            (inputs / name).write_bytes(data)
     meta = {"kind": case.kind, "via": case.via, "until": case.until, "args": case.args, "seed": case.seed,
             "origin": case.origin, "files": sorted(case.files), "command": case.command()}
     if outcome is not None:
@@ -96,6 +106,9 @@ def load_case(folder: str | os.PathLike) -> Case:
     """Read a case written by :func:`save_case`."""
     folder = Path(folder)
     meta = json.loads((folder / "case.json").read_text(encoding="utf-8"))
-    files = {name: (folder / "input" / name).read_bytes() for name in meta["files"]}
+    files = {}
+    for name in meta["files"]:
+        path = folder / "input" / name
+        files[name] = path.read_bytes() if path.exists() else gzip.decompress(path.with_name(name + ".gz").read_bytes())
     return Case(kind=meta["kind"], files=files, via=meta.get("via", "path"), until=meta.get("until", "2027-03-01"),
                 args=list(meta.get("args", [])), seed=int(meta.get("seed", 0)), origin=meta.get("origin", ""))

@@ -117,10 +117,19 @@ class _Slot:
         self.deadline = 0.0
 
 
+def _warm() -> None:
+    """Import what cases run here, once: every forked (and re-forked) worker starts with it."""
+    from ...cli import main  # noqa: F401
+    from ...compliance import check  # noqa: F401
+    from ...engine import runner  # noqa: F401
+    from ...policy import describe, graph, lint, printer  # noqa: F401
+
+
 class Pool:
     """``workers`` processes running cases; ``map`` yields ``(key, case, outcome)`` as they finish."""
 
     def __init__(self, workers: int = 2, time_limit: float = 10.0, memory_mb: int = 1024) -> None:
+        _warm()
         self.workers, self.time_limit, self.memory_mb = max(1, workers), time_limit, memory_mb
         self._ctx = multiprocessing.get_context("fork")
         self._slots = [_Slot(i, tempfile.mkdtemp(prefix=f"dunning-fuzz-{i}-")) for i in range(self.workers)]
