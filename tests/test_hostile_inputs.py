@@ -83,8 +83,15 @@ def test_a_hang_in_python_code_is_a_finding_with_its_place(monkeypatch):
     started = time.monotonic()
     outcome = check_case(policy(), time_limit=0.5)
     assert outcome.type == "Hang" and outcome.status == "finding"
-    assert "spin" in outcome.traceback
+    assert "spin" in outcome.traceback and "CPU time" in outcome.message
     assert time.monotonic() - started < 5
+
+
+def test_a_case_that_waits_is_a_hang_on_the_wall_clock(monkeypatch):
+    _replace_policy_stage(monkeypatch, lambda case: time.sleep(60))  # no CPU time: the wall clock ends it
+    outcome = check_case(policy(), time_limit=0.5)
+    assert outcome.type == "Hang"
+    assert "wall-clock" in outcome.message
 
 
 @pytest.mark.slow
@@ -92,7 +99,7 @@ def test_a_hang_outside_python_code_is_a_finding(monkeypatch):
     import signal
 
     def stuck(case):
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})  # the timer cannot interrupt it
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGPROF})  # the timers cannot end it
         time.sleep(60)
 
     _replace_policy_stage(monkeypatch, stuck)

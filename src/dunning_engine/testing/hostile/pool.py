@@ -3,11 +3,12 @@
 Each worker is a forked process serving one case at a time over a pipe, in its own trap folder
 (:func:`.worker.prepare_folder`). Limits, from the inside out:
 
-* a timer (``setitimer``) raises :class:`.worker.Hang` after ``time_limit`` seconds, so a hang
-  in Python code is reported with the place it was stuck in;
-* ``faulthandler`` dumps the stack and ends the process ``time_limit + 3`` s in (a hang in C
-  code that the timer cannot interrupt), and on a fatal signal (a crash);
-* the parent kills a worker that has not answered ``time_limit + 10`` s in;
+* timers (``setitimer``, :func:`.worker.arm`) raise :class:`.worker.Hang` after ``time_limit``
+  seconds of CPU time (a busy machine does not make a slow case a hang), or three times that of
+  wall-clock time (a case that waits), so a hang in Python code is reported with its place;
+* ``faulthandler`` dumps the stack and ends the process ``3 * time_limit + 5`` s in (a hang in C
+  code that the timers cannot interrupt), and on a fatal signal (a crash);
+* the parent kills a worker that has not answered ``3 * time_limit + 15`` s in;
 * ``RLIMIT_AS`` caps the worker's address space at what it had when it started plus
   ``memory_mb`` (a blow-up ends in ``MemoryError``); ``RLIMIT_FSIZE`` caps files it writes.
 
@@ -29,17 +30,13 @@ from multiprocessing.connection import wait
 from typing import Any, Iterable, Iterator
 
 from .case import Case, Outcome
-from .worker import Hang, execute, prepare_folder, where
+from .worker import Hang, arm, disarm, execute, prepare_folder, regroup_large_hang, where
 
 __all__ = ["Pool"]
 
 FILE_LIMIT_BYTES = 256 * 1024 * 1024
 _RESTART = ("Hang", "MemoryError", "RecursionError")
 _FRAME = re.compile(r'^\s*File "(.+)", line (\d+) in (\S+)')
-
-
-def _alarm(signum, frame):
-    raise Hang("time limit reached")
 
 
 def _address_space() -> int:
@@ -53,7 +50,6 @@ def _address_space() -> int:
 def _serve(conn, root: str, time_limit: float, memory_mb: int, fault_path: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file over the limit: an OSError, not a kill
-    signal.signal(signal.SIGALRM, _alarm)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT_BYTES, FILE_LIMIT_BYTES))
     folder = prepare_folder(root)
@@ -70,14 +66,14 @@ def _serve(conn, root: str, time_limit: float, memory_mb: int, fault_path: str) 
         if message is None:
             break
         key, case = message
-        faulthandler.dump_traceback_later(time_limit + 3, exit=True, file=fault)
-        signal.setitimer(signal.ITIMER_REAL, time_limit)
+        faulthandler.dump_traceback_later(3 * time_limit + 5, exit=True, file=fault)
+        arm(time_limit)
         try:
             outcome = execute(case, folder)
-        except Hang:  # the timer fired just after the case was done
-            outcome = Outcome("finding", "?", "Hang", "?", 0, "time limit reached after the case")
+        except Hang:  # a timer fired as the case ended, before execute() disarmed it
+            outcome = Outcome("finding", "?", "Hang", "?", 0, "time limit reached as the case ended")
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            disarm()
             faulthandler.cancel_dump_traceback_later()
         conn.send((key, outcome))
         if outcome.type in _RESTART:
@@ -100,7 +96,7 @@ def _dead_outcome(fault_path: str, exitcode: int | None, killed: bool, time_limi
             break  # the first thread (the one that hung or crashed) only
     at, line = where(list(reversed(frames)))  # faulthandler lists the innermost frame first
     if killed or dump.startswith("Timeout"):
-        kind, message = "Hang", f"no answer in {time_limit:g} s (stuck outside Python code)"
+        kind, message = "Hang", f"no answer in {3 * time_limit:g} s (stuck outside Python code)"
     else:
         first = next((x for x in dump.splitlines() if x.startswith("Fatal Python error")), "")
         kind, message = f"Crash({first[len('Fatal Python error: '):] or f'exit {exitcode}'})", first
@@ -170,7 +166,7 @@ class Pool:
                 self._stop(slot)
             self._start(slot)
         slot.task = (key, case)
-        slot.deadline = time.monotonic() + self.time_limit + 10
+        slot.deadline = time.monotonic() + 3 * self.time_limit + 15
         slot.conn.send((key, case))
 
     def map(self, items: Iterable[tuple[Any, Case]]) -> Iterator[tuple[Any, Case, Outcome]]:
@@ -200,6 +196,7 @@ class Pool:
                     outcome = _dead_outcome(slot.fault, None, True, self.time_limit)
                 if outcome is None:
                     continue
+                regroup_large_hang(outcome, case)
                 slot.task = None
                 if outcome.type in _RESTART and slot.proc is not None:
                     self._stop(slot)  # it ends itself after such a case: wait for it

@@ -16,8 +16,9 @@ Anything but the project's own errors (``DunningError``, and ``SystemExit`` with
 project's code it came through. A policy that loads is also checked by oracles: its rate paths
 stay inside its folder (``RatePathAccepted``), and printing it in either form reads back as
 the same policy (``RoundTripUnreadable``, ``RoundTripChanged``) and prints the same again
-(``FormatNotIdempotent``). Time and memory limits are set by the caller (:mod:`.pool`);
-:class:`Hang` is what its timer raises.
+(``FormatNotIdempotent``). Time and memory limits are set by the caller (:mod:`.pool`, with
+:func:`arm`); :class:`Hang` is what the timers raise. A hang on an input over 50 KB is grouped by
+stage (``Hang @ load of an input over 50 KB``) rather than by the place it was stuck in.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import json
 import os
 import random
 import re
+import signal
 import sys
 import time
 import traceback
@@ -36,7 +38,7 @@ from typing import Any
 
 from .case import Case, Outcome
 
-__all__ = ["Hang", "prepare_folder", "execute", "where", "RATE_LIMIT_BYTES"]
+__all__ = ["Hang", "arm", "disarm", "prepare_folder", "execute", "where", "regroup_large_hang", "RATE_LIMIT_BYTES"]
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
 HARNESS_DIR = Path(__file__).resolve().parent
@@ -46,8 +48,33 @@ TRACEBACK_LIMIT = 6000
 RATE_CSV = "date,value\n2026-01-01,39000.10\n2026-06-01,39500.55\n"
 
 
+LARGE_INPUT = 50_000
+
+
 class Hang(BaseException):
-    """Raised by the time limit's timer (a BaseException: ``except Exception`` does not swallow it)."""
+    """Raised by the time limit's timers (a BaseException: ``except Exception`` does not swallow it)."""
+
+
+def _cpu_limit(signum, frame):
+    raise Hang("over the time limit (CPU time)")
+
+
+def _wall_limit(signum, frame):
+    raise Hang("over the time limit (wall-clock time: waiting, not computing)")
+
+
+def arm(time_limit: float) -> None:
+    """Raise :class:`Hang` after ``time_limit`` seconds of CPU time (so that a busy machine does not
+    turn a slow case into a hang), or three times that of wall-clock time (a case that waits)."""
+    signal.signal(signal.SIGPROF, _cpu_limit)
+    signal.signal(signal.SIGALRM, _wall_limit)
+    signal.setitimer(signal.ITIMER_PROF, time_limit)
+    signal.setitimer(signal.ITIMER_REAL, 3 * time_limit)
+
+
+def disarm() -> None:
+    signal.setitimer(signal.ITIMER_PROF, 0)
+    signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def prepare_folder(root: str | os.PathLike) -> Path:
@@ -85,9 +112,9 @@ def where(frames: list[tuple[str, int, str]]) -> tuple[str, int]:
         rel = _project_path(filename)
         if rel is not None:
             return f"{rel}:{name}", line
-    if frames:
-        filename, line, name = frames[-1]
-        return f"{Path(filename).name}:{name}", line
+    for filename, line, name in reversed(frames):  # no project frame: the innermost one but the harness's
+        if not filename.startswith(str(HARNESS_DIR)):
+            return f"{Path(filename).name}:{name}", line
     return "?", 0
 
 
@@ -264,7 +291,10 @@ def execute(case: Case, folder: Path) -> Outcome:
     os.chdir(folder)
     state: dict[str, Any] = {"stage": "load", "loaded": False, "started": time.monotonic()}
     try:
-        found = _policy_case(case, folder, state) if case.kind == "policy" else _records_case(case, state)
+        try:
+            found = _policy_case(case, folder, state) if case.kind == "policy" else _records_case(case, state)
+        finally:
+            disarm()  # the caller's timers (pool.py): nothing after the case itself is timed
         outcome = found or Outcome("ok", state["stage"])
     except DunningError:
         outcome = Outcome("refused", state["stage"])
@@ -285,4 +315,13 @@ def execute(case: Case, folder: Path) -> Outcome:
                 pass
     outcome.loaded = state["loaded"]
     outcome.seconds = time.monotonic() - state["started"]
+    return regroup_large_hang(outcome, case)
+
+
+def regroup_large_hang(outcome: Outcome, case: Case) -> Outcome:
+    """Where a large input was when time ran out says little (anywhere on a slow path): such hangs
+    are grouped by stage, as evidence that cost does not grow linearly with size (SPEC §12)."""
+    if outcome.type == "Hang" and case.size > LARGE_INPUT and not outcome.where.endswith(" KB"):
+        outcome.message = f"{outcome.message}; stuck in {outcome.where}, line {outcome.line}"
+        outcome.where, outcome.line = f"{outcome.stage} of an input over {LARGE_INPUT // 1000} KB", 0
     return outcome
