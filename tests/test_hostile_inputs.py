@@ -103,6 +103,7 @@ def test_a_hang_outside_python_code_is_a_finding(monkeypatch):
         time.sleep(60)
 
     _replace_policy_stage(monkeypatch, stuck)
+    monkeypatch.setattr(pool_module, "WATCHDOG", 2)
     outcome = check_case(policy(), time_limit=0.5)
     assert outcome.type == "Hang"
     assert "outside Python code" in outcome.message

@@ -7,7 +7,8 @@ record files produces no exception other than the project's own*. ::
     make fuzz                      # the same, FUZZ_POLICIES=... FUZZ_RECORDS=... FUZZ_SEED=... to change it
 
 A *finding* is any exception that is not a ``DunningError`` (nor ``SystemExit`` with status 0, 1
-or 2 from ``dunning``), a hang (over ``--time-limit`` seconds), a blow-up of memory (over
+or 2 from ``dunning``), a hang (a stage of a case over ``--time-limit`` seconds of CPU time), a
+blow-up of memory (over
 ``--memory-mb``), a crash of the process, or an oracle's complaint (a rate path outside the
 policy's folder accepted; a policy that does not print and read back as itself). Findings are
 grouped by type and innermost project frame; each group's smallest case is shrunk and saved

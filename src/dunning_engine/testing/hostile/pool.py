@@ -3,12 +3,13 @@
 Each worker is a forked process serving one case at a time over a pipe, in its own trap folder
 (:func:`.worker.prepare_folder`). Limits, from the inside out:
 
-* timers (``setitimer``, :func:`.worker.arm`) raise :class:`.worker.Hang` after ``time_limit``
-  seconds of CPU time (a busy machine does not make a slow case a hang), or three times that of
-  wall-clock time (a case that waits), so a hang in Python code is reported with its place;
-* ``faulthandler`` dumps the stack and ends the process ``3 * time_limit + 5`` s in (a hang in C
-  code that the timers cannot interrupt), and on a fatal signal (a crash);
-* the parent kills a worker that has not answered ``3 * time_limit + 15`` s in;
+* timers (``setitimer``, :func:`.worker.arm`) raise :class:`.worker.Hang` when a stage of the
+  case has run ``time_limit`` seconds of CPU time (a busy machine does not make a slow case a
+  hang), or three times that of wall-clock time (a case that waits), so a hang in Python code is
+  reported with its place;
+* ``faulthandler`` dumps the stack and ends the process ``WATCHDOG * time_limit + 5`` s in (a
+  hang in C code that the timers cannot interrupt), and on a fatal signal (a crash);
+* the parent kills a worker that has not answered ``WATCHDOG * time_limit + 15`` s in;
 * ``RLIMIT_AS`` caps the worker's address space at what it had when it started plus
   ``memory_mb`` (a blow-up ends in ``MemoryError``); ``RLIMIT_FSIZE`` caps files it writes.
 
@@ -30,12 +31,13 @@ from multiprocessing.connection import wait
 from typing import Any, Iterable, Iterator
 
 from .case import Case, Outcome
-from .worker import Hang, arm, disarm, execute, prepare_folder, regroup_large_hang, where
+from .worker import Hang, disarm, execute, prepare_folder, regroup_large_hang, where
 
 __all__ = ["Pool"]
 
 FILE_LIMIT_BYTES = 256 * 1024 * 1024
 _RESTART = ("Hang", "MemoryError", "RecursionError")
+WATCHDOG = 10  # a worker silent for WATCHDOG * time_limit (+ 5 s) is stuck outside Python code
 _FRAME = re.compile(r'^\s*File "(.+)", line (\d+) in (\S+)')
 
 
@@ -66,10 +68,9 @@ def _serve(conn, root: str, time_limit: float, memory_mb: int, fault_path: str) 
         if message is None:
             break
         key, case = message
-        faulthandler.dump_traceback_later(3 * time_limit + 5, exit=True, file=fault)
-        arm(time_limit)
+        faulthandler.dump_traceback_later(WATCHDOG * time_limit + 5, exit=True, file=fault)
         try:
-            outcome = execute(case, folder)
+            outcome = execute(case, folder, time_limit)
         except Hang:  # a timer fired as the case ended, before execute() disarmed it
             outcome = Outcome("finding", "?", "Hang", "?", 0, "time limit reached as the case ended")
         finally:
@@ -96,7 +97,7 @@ def _dead_outcome(fault_path: str, exitcode: int | None, killed: bool, time_limi
             break  # the first thread (the one that hung or crashed) only
     at, line = where(list(reversed(frames)))  # faulthandler lists the innermost frame first
     if killed or dump.startswith("Timeout"):
-        kind, message = "Hang", f"no answer in {3 * time_limit:g} s (stuck outside Python code)"
+        kind, message = "Hang", f"no answer in {WATCHDOG * time_limit:g} s (stuck outside Python code)"
     else:
         first = next((x for x in dump.splitlines() if x.startswith("Fatal Python error")), "")
         kind, message = f"Crash({first[len('Fatal Python error: '):] or f'exit {exitcode}'})", first
@@ -166,7 +167,7 @@ class Pool:
                 self._stop(slot)
             self._start(slot)
         slot.task = (key, case)
-        slot.deadline = time.monotonic() + 3 * self.time_limit + 15
+        slot.deadline = time.monotonic() + WATCHDOG * self.time_limit + 15
         slot.conn.send((key, case))
 
     def map(self, items: Iterable[tuple[Any, Case]]) -> Iterator[tuple[Any, Case, Outcome]]:

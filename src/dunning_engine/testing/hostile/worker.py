@@ -16,8 +16,9 @@ Anything but the project's own errors (``DunningError``, and ``SystemExit`` with
 project's code it came through. A policy that loads is also checked by oracles: its rate paths
 stay inside its folder (``RatePathAccepted``), and printing it in either form reads back as
 the same policy (``RoundTripUnreadable``, ``RoundTripChanged``) and prints the same again
-(``FormatNotIdempotent``). Time and memory limits are set by the caller (:mod:`.pool`, with
-:func:`arm`); :class:`Hang` is what the timers raise. A hang on an input over 50 KB is grouped by
+(``FormatNotIdempotent``). Each stage (load, lint, roundtrip, graph, simulate; cli) gets the
+whole time limit (:func:`arm`): a finding means that one operation a user runs took too long.
+The memory limit is set by the caller (:mod:`.pool`); :class:`Hang` is what the timers raise. A hang on an input over 50 KB is grouped by
 stage (``Hang @ load of an input over 50 KB``) rather than by the place it was stuck in.
 """
 
@@ -203,6 +204,13 @@ def _round_trip(policy: Any, case: Case, name: str, data: bytes, started: float)
 # -- running a case ---------------------------------------------------------------------------------------
 
 
+def _stage(state: dict, name: str) -> None:
+    """Enter stage ``name``: each stage (one operation a user runs) gets the whole time limit."""
+    state["stage"] = name
+    if state["limit"]:
+        arm(state["limit"])
+
+
 def _policy_case(case: Case, folder: Path, state: dict) -> Outcome | None:
     from ...compliance.check import compliance_warnings
     from ...engine.runner import simulate
@@ -214,25 +222,25 @@ def _policy_case(case: Case, folder: Path, state: dict) -> Outcome | None:
 
     name = case.policy_name
     data = case.files[name]
-    state["stage"] = "load"
+    _stage(state, "load")
     policy = load_policy(Path(name)) if case.via == "path" else load_policy_text(data)
     state["loaded"] = True
     for table in policy.rates:
         problem = table.path is not None and _rate_path_problem(table.path, folder)
         if problem:
             return _oracle("load", "RatePathAccepted", f"rates: {problem}", repr(table.path), state["started"])
-    state["stage"] = "lint"
+    _stage(state, "lint")
     lint_policy(policy)
     compliance_warnings(policy)
-    state["stage"] = "roundtrip"
+    _stage(state, "roundtrip")
     found = _round_trip(policy, case, name, data, state["started"])
     if found:
         return found
-    state["stage"] = "graph"
+    _stage(state, "graph")
     render_graph(policy, "mermaid")
     render_graph(policy, "dot", "note")
     summarize(policy)
-    state["stage"] = "simulate"
+    _stage(state, "simulate")
     records = portfolio(random.Random(case.seed), policy.currency or "USD")
     simulate(policy, **records, until=case.until, explain=case.seed % 3 == 0)
     return None
@@ -256,7 +264,7 @@ def _records_case(case: Case, state: dict) -> Outcome | None:
     if case.via == "cli" or case.via == "cli-closed-stdout":
         from ...cli.main import cli
 
-        state["stage"] = "cli"
+        _stage(state, "cli")
         out, err = sys.stdout, sys.stderr
         sys.stdout = None if case.via == "cli-closed-stdout" else io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
         sys.stderr = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
@@ -268,7 +276,7 @@ def _records_case(case: Case, state: dict) -> Outcome | None:
         finally:
             sys.stdout, sys.stderr = out, err
         return None
-    state["stage"] = "simulate"
+    _stage(state, "simulate")
     if case.via == "api":
         kwargs = {k: (_records_from(case.files[n]) if n.endswith((".jsonl", ".ndjson")) else n)
                   for k, n in files.items()}
@@ -279,9 +287,10 @@ def _records_case(case: Case, state: dict) -> Outcome | None:
     return None
 
 
-def execute(case: Case, folder: Path) -> Outcome:
-    """Run ``case`` with its files in ``folder`` (the current directory meanwhile); never raises
-    (but KeyboardInterrupt, and :class:`Hang` if the caller's timer fires after the case is done)."""
+def execute(case: Case, folder: Path, time_limit: float | None = None) -> Outcome:
+    """Run ``case`` with its files in ``folder`` (the current directory meanwhile), each stage
+    within ``time_limit`` seconds (see :func:`arm`; None: no limit). Never raises (but
+    KeyboardInterrupt, and :class:`Hang` if a timer fires as the case ends)."""
     from ...errors import DunningError
 
     before = set(os.listdir(folder))
@@ -289,12 +298,14 @@ def execute(case: Case, folder: Path) -> Outcome:
         (folder / name).write_bytes(data)
     cwd = os.getcwd()
     os.chdir(folder)
-    state: dict[str, Any] = {"stage": "load", "loaded": False, "started": time.monotonic()}
+    state: dict[str, Any] = {"stage": "load", "loaded": False, "started": time.monotonic(), "limit": time_limit}
     try:
         try:
+            _stage(state, "load")
             found = _policy_case(case, folder, state) if case.kind == "policy" else _records_case(case, state)
         finally:
-            disarm()  # the caller's timers (pool.py): nothing after the case itself is timed
+            if time_limit:
+                disarm()  # nothing after the case itself is timed
         outcome = found or Outcome("ok", state["stage"])
     except DunningError:
         outcome = Outcome("refused", state["stage"])
