@@ -15,8 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", type=int, default=2_000, help="record-file cases (default 2000)")
     ap.add_argument("--seed", type=int, default=0, help="the run's seed (default 0): same seed, same cases")
     ap.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    ap.add_argument("--time-limit", type=float, default=10.0, help="CPU seconds per stage of a case (load, lint, round trip, simulate...) before it is "
-                    "a hang (default 10; three times that of wall-clock time)")
+    ap.add_argument("--time-limit", type=float, default=10.0, help="CPU seconds per stage of a case (load, lint, round trip, simulate...) and per 100 KB of "
+                    "input before it is a hang (default 10; ten times that of wall-clock time)")
     ap.add_argument("--memory-mb", type=int, default=1024, help="address space a case may add, MB (default 1024)")
     ap.add_argument("--seeds", nargs="*", default=None,
                     help="policy files, folders and Markdown files to mutate (default: SHIPPED tests/data docs)")

@@ -4,12 +4,12 @@ Each worker is a forked process serving one case at a time over a pipe, in its o
 (:func:`.worker.prepare_folder`). Limits, from the inside out:
 
 * timers (``setitimer``, :func:`.worker.arm`) raise :class:`.worker.Hang` when a stage of the
-  case has run ``time_limit`` seconds of CPU time (a busy machine does not make a slow case a
-  hang), or three times that of wall-clock time (a case that waits), so a hang in Python code is
-  reported with its place;
-* ``faulthandler`` dumps the stack and ends the process ``WATCHDOG * time_limit + 5`` s in (a
+  case has run ``time_limit`` seconds of CPU time per 100 KB of input (:func:`.worker.stage_limit`;
+  CPU time: a busy machine does not make a slow case a hang), or ten times that of wall-clock
+  time (a case that waits), so a hang in Python code is reported with its place;
+* ``faulthandler`` dumps the stack and ends the process ``WATCHDOG`` times that (+ 5 s) in (a
   hang in C code that the timers cannot interrupt), and on a fatal signal (a crash);
-* the parent kills a worker that has not answered ``WATCHDOG * time_limit + 15`` s in;
+* the parent kills a worker that has not answered 10 s after that;
 * ``RLIMIT_AS`` caps the worker's address space at what it had when it started plus
   ``memory_mb`` (a blow-up ends in ``MemoryError``); ``RLIMIT_FSIZE`` caps files it writes.
 
@@ -31,13 +31,13 @@ from multiprocessing.connection import wait
 from typing import Any, Iterable, Iterator
 
 from .case import Case, Outcome
-from .worker import Hang, disarm, execute, prepare_folder, regroup_large_hang, where
+from .worker import Hang, disarm, execute, prepare_folder, regroup_large_hang, stage_limit, where
 
 __all__ = ["Pool"]
 
 FILE_LIMIT_BYTES = 256 * 1024 * 1024
 _RESTART = ("Hang", "MemoryError", "RecursionError")
-WATCHDOG = 10  # a worker silent for WATCHDOG * time_limit (+ 5 s) is stuck outside Python code
+WATCHDOG = 12  # a worker silent for WATCHDOG * time_limit (+ 5 s) is stuck outside Python code
 _FRAME = re.compile(r'^\s*File "(.+)", line (\d+) in (\S+)')
 
 
@@ -68,7 +68,7 @@ def _serve(conn, root: str, time_limit: float, memory_mb: int, fault_path: str) 
         if message is None:
             break
         key, case = message
-        faulthandler.dump_traceback_later(WATCHDOG * time_limit + 5, exit=True, file=fault)
+        faulthandler.dump_traceback_later(WATCHDOG * stage_limit(time_limit, case) + 5, exit=True, file=fault)
         try:
             outcome = execute(case, folder, time_limit)
         except Hang:  # a timer fired as the case ended, before execute() disarmed it
@@ -167,7 +167,7 @@ class Pool:
                 self._stop(slot)
             self._start(slot)
         slot.task = (key, case)
-        slot.deadline = time.monotonic() + WATCHDOG * self.time_limit + 15
+        slot.deadline = time.monotonic() + WATCHDOG * stage_limit(self.time_limit, case) + 15
         slot.conn.send((key, case))
 
     def map(self, items: Iterable[tuple[Any, Case]]) -> Iterator[tuple[Any, Case, Outcome]]:

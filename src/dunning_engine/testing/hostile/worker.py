@@ -17,7 +17,8 @@ project's code it came through. A policy that loads is also checked by oracles: 
 stay inside its folder (``RatePathAccepted``), and printing it in either form reads back as
 the same policy (``RoundTripUnreadable``, ``RoundTripChanged``) and prints the same again
 (``FormatNotIdempotent``). Each stage (load, lint, roundtrip, graph, simulate; cli) gets the
-whole time limit (:func:`arm`): a finding means that one operation a user runs took too long.
+whole time limit, per 100 KB of input (:func:`stage_limit`, :func:`arm`): a finding means that
+one operation a user runs took too long, or longer than linear in the size of its input.
 The memory limit is set by the caller (:mod:`.pool`); :class:`Hang` is what the timers raise. A hang on an input over 50 KB is grouped by
 stage (``Hang @ load of an input over 50 KB``) rather than by the place it was stuck in.
 """
@@ -39,7 +40,7 @@ from typing import Any
 
 from .case import Case, Outcome
 
-__all__ = ["Hang", "arm", "disarm", "prepare_folder", "execute", "where", "regroup_large_hang", "RATE_LIMIT_BYTES"]
+__all__ = ["Hang", "arm", "disarm", "stage_limit", "prepare_folder", "execute", "where", "regroup_large_hang", "RATE_LIMIT_BYTES"]
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
 HARNESS_DIR = Path(__file__).resolve().parent
@@ -50,6 +51,14 @@ RATE_CSV = "date,value\n2026-01-01,39000.10\n2026-06-01,39500.55\n"
 
 
 LARGE_INPUT = 50_000
+SIZE_UNIT = 100_000  # the time limit is per stage and per 100 KB of input: cost must grow linearly
+
+
+def stage_limit(time_limit: float, case: Case) -> float:
+    """The time a stage of ``case`` may take: ``time_limit`` per 100 KB of input (at least once),
+    so that a large input that takes long because it is large is not a hang, but one whose cost
+    grows faster than its size is (SPEC §12)."""
+    return time_limit * max(1.0, case.size / SIZE_UNIT)
 
 
 class Hang(BaseException):
@@ -64,13 +73,17 @@ def _wall_limit(signum, frame):
     raise Hang("over the time limit (wall-clock time: waiting, not computing)")
 
 
+WALL_FACTOR = 10  # generous: a machine shared by several busy processes slows the wall clock down
+
+
 def arm(time_limit: float) -> None:
     """Raise :class:`Hang` after ``time_limit`` seconds of CPU time (so that a busy machine does not
-    turn a slow case into a hang), or three times that of wall-clock time (a case that waits)."""
+    turn a slow case into a hang), or ``WALL_FACTOR`` times that of wall-clock time (a case that
+    waits: on a FIFO, say)."""
     signal.signal(signal.SIGPROF, _cpu_limit)
     signal.signal(signal.SIGALRM, _wall_limit)
     signal.setitimer(signal.ITIMER_PROF, time_limit)
-    signal.setitimer(signal.ITIMER_REAL, 3 * time_limit)
+    signal.setitimer(signal.ITIMER_REAL, WALL_FACTOR * time_limit)
 
 
 def disarm() -> None:
@@ -289,7 +302,8 @@ def _records_case(case: Case, state: dict) -> Outcome | None:
 
 def execute(case: Case, folder: Path, time_limit: float | None = None) -> Outcome:
     """Run ``case`` with its files in ``folder`` (the current directory meanwhile), each stage
-    within ``time_limit`` seconds (see :func:`arm`; None: no limit). Never raises (but
+    within ``time_limit`` seconds per 100 KB of input (:func:`stage_limit`, :func:`arm`; None: no
+    limit). Never raises (but
     KeyboardInterrupt, and :class:`Hang` if a timer fires as the case ends)."""
     from ...errors import DunningError
 
@@ -298,7 +312,8 @@ def execute(case: Case, folder: Path, time_limit: float | None = None) -> Outcom
         (folder / name).write_bytes(data)
     cwd = os.getcwd()
     os.chdir(folder)
-    state: dict[str, Any] = {"stage": "load", "loaded": False, "started": time.monotonic(), "limit": time_limit}
+    limit = stage_limit(time_limit, case) if time_limit else None
+    state: dict[str, Any] = {"stage": "load", "loaded": False, "started": time.monotonic(), "limit": limit}
     try:
         try:
             _stage(state, "load")
