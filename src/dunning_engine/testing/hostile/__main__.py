@@ -26,7 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hang-shrink-budget", type=int, default=12, help="runs to shrink each hang")
     ap.add_argument("--max-seconds", type=float, default=None, help="stop drawing cases after this long")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    ap.add_argument("--replay", nargs="+", metavar="FOLDER",
+                    help="run saved cases (findings/GROUP or tests/data/hostile/NAME) and print what happened")
     args = ap.parse_args(argv)
+    if args.replay:
+        return _replay(args.replay, args.time_limit, args.memory_mb)
     progress = None if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
     report = run_fuzz(policies=args.policies, records=args.records, seed=args.seed, workers=args.workers,
                       time_limit=args.time_limit, memory_mb=args.memory_mb, seeds=args.seeds, shipped=args.shipped,
@@ -34,6 +38,19 @@ def main(argv: list[str] | None = None) -> int:
                       max_seconds=args.max_seconds, progress=progress)
     print(report.table())
     return 1 if report.groups else 0
+
+
+def _replay(folders: list[str], time_limit: float, memory_mb: int) -> int:
+    from . import check_case, load_case
+
+    found = 0
+    for folder in folders:
+        outcome = check_case(load_case(folder), time_limit=time_limit, memory_mb=memory_mb)
+        print(f"{folder}: {outcome.status}" + (f": {outcome.signature} (stage {outcome.stage})" if outcome.type else ""))
+        if outcome.status == "finding":
+            found += 1
+            print(outcome.traceback or outcome.message)
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

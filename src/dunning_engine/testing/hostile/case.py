@@ -11,7 +11,8 @@ A case is a set of files and how to run them:
 A case is saved as a folder: ``case.json`` (everything but the files) and the files themselves
 under ``input/``, byte for byte, so that a reproducer can also be run by hand
 (``case.json`` holds the equivalent ``dunning`` command line; a large file may be stored
-gzipped as ``input/NAME.gz``).
+gzipped as ``input/NAME.gz``); ``python -m dunning_engine.testing.hostile --replay FOLDER`` runs
+it exactly as the fuzzer did.
 """
 
 from __future__ import annotations
@@ -48,7 +49,11 @@ class Case:
     def command(self) -> str:
         """The ``dunning`` command line that runs this case by hand, from its ``input/`` folder."""
         if self.kind == "policy":
-            return f"dunning validate {self.policy_name} && dunning lint {self.policy_name}"
+            p = self.policy_name
+            other = "yaml" if p.endswith(".dunning") else "dsl"
+            return (f"dunning validate {p}; dunning lint {p}; dunning fmt {p}; dunning convert {p} --to {other}; "
+                    f"dunning graph {p}  (and a run over a portfolio drawn from seed {self.seed}: "
+                    "python -m dunning_engine.testing.hostile --replay FOLDER)")
         if self.args:
             closed = " >&-" if self.via == "cli-closed-stdout" else ""
             return "dunning " + " ".join(shlex.quote(a) for a in self.args) + closed

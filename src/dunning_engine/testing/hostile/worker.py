@@ -35,6 +35,7 @@ import signal
 import sys
 import time
 import traceback
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -132,9 +133,19 @@ def where(frames: list[tuple[str, int, str]]) -> tuple[str, int]:
     return "?", 0
 
 
+def _recursive_where(frames: list[tuple[str, int, str]]) -> tuple[str, int] | None:
+    """For a RecursionError: the project function seen most often (where the recursion hit the limit
+    is arbitrary), a named function before a ``<listcomp>``."""
+    seen = Counter((rel, name) for filename, _, name in frames if (rel := _project_path(filename)) is not None)
+    if not seen:
+        return None
+    (rel, name), _ = max(seen.items(), key=lambda kv: (kv[1], not kv[0][1].startswith("<")))
+    return f"{rel}:{name}", 0
+
+
 def _finding(stage: str, exc: BaseException, started: float, kind: str | None = None) -> Outcome:
     frames = [(f.filename, f.lineno or 0, f.name) for f in traceback.extract_tb(exc.__traceback__)]
-    at, line = where(frames)
+    at, line = (isinstance(exc, RecursionError) and _recursive_where(frames)) or where(frames)
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     try:
         message = str(exc)
