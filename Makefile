@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv bench typecheck clean
+.PHONY: demo test venv bench typecheck fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# Hostile-input fuzzing (issue 11): FUZZ_POLICIES random and mutated policies and FUZZ_RECORDS record
+# files, 2 workers, 10 s and 1 GB per case; findings and summary in build/fuzz (exit 1 on findings).
+FUZZ_POLICIES ?= 20000
+FUZZ_RECORDS  ?= 2000
+FUZZ_SEED     ?= 0
+fuzz: $(STAMP)
+	$(BIN)/python -m dunning_engine.testing.hostile --policies $(FUZZ_POLICIES) --records $(FUZZ_RECORDS) \
+		--seed $(FUZZ_SEED) --workers 2 --out build/fuzz
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist
