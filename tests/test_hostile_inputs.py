@@ -185,8 +185,6 @@ def test_a_saved_case_reads_back_byte_for_byte(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 11: today's code has findings (see tests/data/hostile/ and "
-                   "the KNOWN list below); the lead removes this mark once the fixes are merged")
 def test_a_small_fuzz_run_finds_nothing(tmp_path):
     report = run_fuzz(policies=200, records=50, seed=0, workers=2, time_limit=10, memory_mb=1024, seeds=SEEDS,
                       shipped=str(ROOT / "policies"), out=tmp_path, shrink_budget=0, hang_shrink_budget=0)
@@ -198,40 +196,7 @@ def test_a_small_fuzz_run_finds_nothing(tmp_path):
 
 # Reproducers that fail on today's code (issue 11), by folder name, with the finding. Remove an
 # entry when its fix is merged (the test then passes: strict=False keeps an early fix green).
-KNOWN: dict[str, str] = {
-    # rates/file security and limits
-    "RatePathAccepted--rates-absolute-path": "RatePathAccepted: 'rates: {UF: /etc/hostname}' loads (absolute path)",
-    "RatePathAccepted--rates-path-out-of-the-policy-folder": "RatePathAccepted: a '../..' rate path out of the folder loads",
-    "RatePathAccepted--rates-link-out-of-the-policy-folder": "RatePathAccepted: a rate path that is a link out of the folder loads",
-    "RatePathAccepted--rates-not-a-regular-file": "RatePathAccepted: a FIFO (or folder, /dev/...) as rate table loads",
-    "RatePathAccepted--rates-file-over-10-MB": "RatePathAccepted: a rate table over 10 MB loads",
-    # policy checks
-    "AttributeError--policy.build.py-duration": "AttributeError @ policy/build.py:duration: 'every null' (null duration)",
-    "RoundTripUnreadable--to_yaml-needs": "RoundTripUnreadable: 'custom: {name: null}' loads, prints as a bare 'custom'",
-    "RoundTripUnreadable--to_yaml-the-policy-has-no": "RoundTripUnreadable: 'currency: null' loads, prints without currency",
-    "RoundTripUnreadable--to_yaml-states-must-be-a-mapping-of-keys-and-values-found-an-empty-va":
-        "RoundTripUnreadable: 'states: {}' loads, prints as 'states:' (empty)",
-    "RoundTripUnreadable--to_yaml-duplicate-key-first-at-line-N":
-        "RoundTripUnreadable: a policy with CR line ends prints its whole text as a comment (duplicate keys)",
-    "MemoryError--policy.dsl.py-_process": "MemoryError @ policy/dsl.py:_process: a 550 KB DSL line blows the lexer's memory",
-    "Hang--lint-of-an-input-over-50-KB": "Hang @ lint of an input over 50 KB: lint (shadowed rules) grows ~cubically "
-                                         "with states x any_state rules (100 x 100: 16 s; 200 x 200: 120 s)",
-    # record/money/date limits
-    "InvalidOperation--values.py-quantize": "InvalidOperation @ values.py:quantize: a 30-digit fee amount",
-    "ValueError--values.py-add_months": "ValueError @ values.py:add_months: 'due + 99999 months' (year out of range)",
-    "OverflowError--values.py-add_to": "OverflowError @ values.py:add_to: 'offer_plan every 99999 weeks'",
-    "OverflowError--engine.wake.py-next_change": "OverflowError @ engine/wake.py:next_change: 'days_overdue >= 1e19'",
-    "OverflowError--engine.clock.py-date": "OverflowError @ engine/clock.py:date: an invoice issued 0001-01-01",
-    "OverflowError--engine.core.py-_arm": "OverflowError @ engine/core.py:_arm: an invoice due 9999-12-31",
-    "OverflowError--engine.core.py-_enter": "OverflowError @ engine/core.py:_enter: an invoice due 9999-12-31 (CLI)",
-    "OverflowError--engine.wake.py-setcomp": "OverflowError @ engine/wake.py:<setcomp>: due 9999-12-31 in customer scope",
-    "Hang--engine.actions.py-plan_schedule": "Hang @ engine/actions.py:plan_schedule: 'installments: 999999999999999999'",
-    "Hang--calendars.py-is_business_day": "Hang @ values.py:add_business_days: 'every 99999 business days' walks day by day",
-    "TypeError--io.readers.py-build": "TypeError @ io/readers.py:build: an event whose type is a list ('unhashable')",
-    "RecursionError--io.readers.py-_exact": "RecursionError @ io/readers.py:_exact: a record nested 1,000 deep",
-    # CLI
-    "AttributeError--io.writers.py-close": "AttributeError @ io/writers.py:close: 'dunning run >&-' (closed stdout)",
-}
+KNOWN: dict[str, str] = {}
 
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "case.json").exists()) if CORPUS.exists() else []
 

@@ -400,6 +400,9 @@ class OutputError(DunningError, OSError):
         return cls(target, reason, errno=error.errno, help=help)
 
 
+_SNIPPET_WIDTH = 100  # characters of a long source line shown around the column
+
+
 def render_diagnostic(message: str, location: Location | None, help: str | None,
                       severity: str = "error", color: bool = False) -> str:
     """``file:line:col: error: message``, the source line with a caret, and ``help:``."""
@@ -419,6 +422,13 @@ def render_diagnostic(message: str, location: Location | None, help: str | None,
             shown = text.expandtabs(1)
             col = max(1, min(location.column, len(shown) + 1))
             length = max(1, min(location.length, len(shown) - col + 1 if len(shown) >= col else 1))
+            if len(shown) > _SNIPPET_WIDTH:
+                # a window of the line around the column, '...' where it is cut
+                start = max(0, min(col - 1 - _SNIPPET_WIDTH // 3, len(shown) - _SNIPPET_WIDTH))
+                end = start + _SNIPPET_WIDTH
+                length = max(1, min(length, end - col + 1))
+                head, tail = ("..." if start else ""), ("..." if end < len(shown) else "")
+                shown, col = head + shown[start:end] + tail, col - start + len(head)
             out.append(f"{pad} |")
             out.append(f"{num} | {shown}")
             out.append(f"{pad} | {' ' * (col - 1)}{paint('^' * length, '1;31')}")

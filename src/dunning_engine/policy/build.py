@@ -26,7 +26,7 @@ from . import ir
 from .build_contact import ContactChecks
 from .build_rules import RESERVED_STATE_NAMES, RuleChecks
 from .build_values import MAX_ERRORS
-from .nodes import MapNode, Node, describe
+from .nodes import MapNode, Node, ScalarNode, describe
 
 __all__ = ["build_policy", "MAX_ERRORS", "RESERVED_STATE_NAMES"]
 
@@ -63,7 +63,11 @@ class _Builder(RuleChecks, ContactChecks):
         if get("timezone") is not None:
             timezone = self.timezone(get("timezone")) or "UTC"
         calendar = self.calendar(get("calendar")) if get("calendar") is not None else None
-        if get("currency") is None:
+        currency_node = get("currency")
+        if isinstance(currency_node, ScalarNode) and currency_node.is_null():
+            self.error(currency_node, "'currency:' has no value",
+                       help="write the policy's currency, such as 'currency: CLP' (or USD, MXN...)", code="no-currency")
+        elif currency_node is None:
             self.error(root, "the policy has no 'currency:'",
                        help="add 'currency: CLP' (or USD, MXN...): the currency of money written without a code"
                             " and of invoices that give none", code="no-currency")

@@ -66,6 +66,11 @@ class ActionChecks(Checker):
         for req in spec.required:
             if req not in written:
                 self.error(node, f"'{kind}' needs '{req}'", help=f"add '{req}: ...' to the action", code="missing-param")
+            elif req not in given:
+                value = params_map.get(req) if params_map is not None else None
+                if isinstance(value, ScalarNode) and value.is_null():
+                    self.error(value, f"'{req}' of '{kind}' has no value", help=f"write the {req} after '{req}:'",
+                               code="missing-param")
         if spec.one_of:
             a, b = spec.one_of
             if (a in written) == (b in written):

@@ -31,6 +31,9 @@ class RuleChecks(ActionChecks):
         m = self.expect_map(node, "states", allow_null=False)
         if m is None:
             return ()
+        if not m.items:
+            self.error(node, "'states:' is empty", help="a policy needs at least one state marked 'initial: true'",
+                       code="no-states")
         states = []
         for key, body in m.items:
             name = self.name(key, "state name")

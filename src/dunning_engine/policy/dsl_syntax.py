@@ -93,7 +93,7 @@ class Syntax:
             word = self.word_at(pos)
             value = word
         length_end = pos + max(1, len(value)) if not at_line_end else None
-        found = f"'{word}'" if word is not None else token_text(tok)
+        found = f"'{word if len(word) <= 30 else word[:27] + '...'}'" if word is not None else token_text(tok)
         # The contextual lexer reads '->' as '-' where an expression may go on: say so plainly.
         if real_kind == "MINUS" and self.text.startswith("->", real.start_pos):
             before, real2 = self.before(real.start_pos, real)

@@ -376,6 +376,10 @@ def load_yaml(data: str | bytes, name: str | None = None) -> Node:
         raise TypeError(f"load_yaml() takes str or bytes, not {type(data).__name__}")
     if text.startswith("\ufeff"):
         text = text[1:]
+    if "\r" in text:
+        # YAML reads CR LF and a lone CR as one line break each; reading them as LF keeps every
+        # line and column number and lets comments and snippets split on LF (docs/decisions.md)
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     doc = _Text(Source(name, text))
     events: _Events | None = None
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...codes import CODES
 from ...errors import Diagnostic, Location
 from .. import ir
-from .guards import GOTO_WORDS, short
+from .guards import GOTO_WORDS, guard_keys, short
 
 
 class Lint:
@@ -16,6 +16,15 @@ class Lint:
         self.findings: list[Diagnostic] = []
         self.live = [s for s in policy.states if not s.final]
         self._before: dict[str, list[str]] | None = None
+        self._guards: dict[int, frozenset[tuple[bool, str]]] = {}
+        self.shared_ids = frozenset(id(r) for r in policy.any_state)
+
+    def guard_keys(self, rule: ir.Rule) -> frozenset[tuple[bool, str]]:
+        """:func:`guards.guard_keys` of ``rule``, computed once per rule (checks ask for it per state)."""
+        keys = self._guards.get(id(rule))
+        if keys is None:
+            keys = self._guards[id(rule)] = frozenset(guard_keys(rule))
+        return keys
 
     def add(self, message: str, location: Location | None, help: str | None = None, *, code: str) -> None:
         """A finding of ``code`` (its severity is the registry's)."""

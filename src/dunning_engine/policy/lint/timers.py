@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from .. import ir
 from .base import Lint
-from .guards import GOTO_WORDS, anchored, atom, describe_trigger, expr_loc, guard_atoms, guard_keys
+from .guards import GOTO_WORDS, anchored, atom, describe_trigger, expr_loc, guard_atoms
 from .shadowing import same_trigger
 
 Bound = dict[str, int]
@@ -124,17 +124,19 @@ def _late_timers(lint: Lint, s: ir.State, rules: tuple[ir.Rule, ...], entry: Bou
 
 def _preempted_timers(lint: Lint, s: ir.State, rules: tuple[ir.Rule, ...], reported: set[str]) -> None:
     """Timers pre-empted by an earlier unguarded timer with a goto (not those already reported)."""
+    # Two any_state rules are not compared (a finding of every state): an any_state r1 is compared
+    # with the state's own rules only, so the cost is the rules times the state's own ones.
+    keys = [_timer_key(r) for r in rules]
+    shared = lint.shared_ids
+    own = [j for j, r in enumerate(rules) if id(r) not in shared]
+    everything = range(len(rules))
     for i, r1 in enumerate(rules):
-        if r1.goto is None or r1.expires is not None or guard_keys(r1):
+        k1 = keys[i]
+        if k1 is None or r1.goto is None or r1.expires is not None or lint.guard_keys(r1):
             continue
-        k1 = _timer_key(r1)
-        if k1 is None:
-            continue
-        for j, r2 in enumerate(rules):
-            if r2 is r1 or r2.name in reported:
-                continue
-            k2 = _timer_key(r2)
-            if k2 is None or k2[0] != k1[0] or (r2 in lint.p.any_state and r1 in lint.p.any_state):
+        for j in own if id(r1) in shared else everything:
+            r2, k2 = rules[j], keys[j]
+            if r2 is r1 or k2 is None or k2[0] != k1[0] or r2.name in reported:
                 continue
             if k2[1] > k1[1] or (k2[1] == k1[1] and j > i and not same_trigger(r1, r2)):
                 reported.add(r2.name)

@@ -97,7 +97,7 @@ def save_case(case: Case, folder: str | os.PathLike, outcome: Outcome | None = N
             (inputs / f"{name}.gz").write_bytes(gzip.compress(data, mtime=0))
         else:
             (inputs / name).write_bytes(data)
-    meta = {"kind": case.kind, "via": case.via, "until": case.until, "args": case.args, "seed": case.seed,
+    meta: dict[str, Any] = {"kind": case.kind, "via": case.via, "until": case.until, "args": case.args, "seed": case.seed,
             "origin": case.origin, "files": sorted(case.files), "command": case.command()}
     if outcome is not None:
         meta["finding"] = {k: v for k, v in outcome.to_dict().items() if k not in ("traceback", "status")}

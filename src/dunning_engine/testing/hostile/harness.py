@@ -213,11 +213,12 @@ def run_fuzz(*, policies: int = 20_000, records: int = 2_000, seed: int = 0, wor
 def _save(report: Report, out: Path, pool: Pool, budget: int, hang_budget: int,
           progress: Callable[[str], None] | None) -> None:
     for group in sorted(report.groups.values(), key=lambda g: g.signature):
-        _, case, outcome = group.best
+        assert group.best is not None  # a group is made with its first case
+        rank, case, outcome = group.best
         limit = hang_budget if outcome.type in ("Hang",) else budget
         if limit > 0:
             case, outcome = shrink(case, outcome, pool, limit)
-            group.best = ((case.size, group.best[0][1]), case, outcome)
+            group.best = ((case.size, rank[1]), case, outcome)
         group.folder = str(save_case(case, out / "findings" / slug(group.signature), outcome))
         if progress:
             progress(f"saved {group.folder} ({case.size} bytes)")

@@ -89,11 +89,11 @@ def _dead_outcome(fault_path: str, exitcode: int | None, killed: bool, time_limi
     except OSError:
         dump = ""
     frames = []
-    for line in dump.splitlines():
-        m = _FRAME.match(line)
+    for text in dump.splitlines():
+        m = _FRAME.match(text)
         if m:
             frames.append((m.group(1), int(m.group(2)), m.group(3)))
-        elif frames and line.strip() == "":
+        elif frames and text.strip() == "":
             break  # the first thread (the one that hung or crashed) only
     at, line = where(list(reversed(frames)))  # faulthandler lists the innermost frame first
     if killed or dump.startswith("Timeout"):
@@ -181,6 +181,7 @@ class Pool:
             timeout = max(0.0, min(s.deadline for s in busy) - time.monotonic())
             wait([s.conn for s in busy] + [s.proc.sentinel for s in busy], timeout=timeout)
             for slot in busy:
+                assert slot.task is not None
                 key, case = slot.task
                 outcome = None
                 if slot.conn.poll():

@@ -84,7 +84,7 @@ def portfolio(rng: random.Random, currency: str, *, invoices: int = 3, events: i
     return {"invoices": invs, "customers": customers, "events": evs}
 
 
-_TYPED = (None, True, 0, -1, 19.9, 1e308, 10 ** 30, -(10 ** 30), [], [1], {}, {"a": {"b": None}}, "", " ",
+_TYPED: tuple[object, ...] = (None, True, 0, -1, 19.9, 1e308, 10 ** 30, -(10 ** 30), [], [1], {}, {"a": {"b": None}}, "", " ",
           "1e400", "NaN", "-Infinity")
 _AMOUNTS = ("1e400", "123456789012345678901234567890", "0.000000000000000000000000000001", "1.123456789", "-5",
             "0", "-0", "NaN", "Infinity", " 100 ", "1,000", "1_000", "١٢٣", "0x10", "1e5", "100 CLP", "100.", ".5",

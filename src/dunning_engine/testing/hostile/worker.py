@@ -301,6 +301,7 @@ def _records_case(case: Case, state: dict) -> Outcome | None:
             sys.stdout, sys.stderr = out, err
         return None
     _stage(state, "simulate")
+    kwargs: dict[str, Any]
     if case.via == "api":
         kwargs = {k: (_records_from(case.files[n]) if n.endswith((".jsonl", ".ndjson")) else n)
                   for k, n in files.items()}

@@ -1,0 +1,112 @@
+"""Fixes of the last findings of the hostile-input fuzz run (issue 11; docs/fuzzing.md).
+
+Each was a policy that loaded but did not survive its own round trip, a DSL word that took
+gigabytes to lex, or a lint check whose cost grew with states x rules squared. The reproducers in
+tests/data/hostile/ replay the fuzzer's inputs; these tests pin the intended behaviour.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import pytest
+
+from dunning_engine import load_policy_text
+from dunning_engine.errors import PolicyError
+from dunning_engine.policy.lint import lint_policy
+from dunning_engine.policy.printer import to_yaml
+
+BASE = "policy: p\ncurrency: CLP\nstates:\n  open:\n    initial: true\n    rules:\n      - after: 3 days\n" \
+       "        goto: done\n  done:\n    final: true\n"
+
+
+def refused(text: str, format: str = "yaml") -> PolicyError:
+    with pytest.raises(PolicyError) as e:
+        load_policy_text(text, format=format, name="p." + ("yaml" if format == "yaml" else "dunning"))
+    return e.value
+
+
+# -- line ends ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("end", ["\r", "\r\n"])
+def test_a_yaml_policy_with_cr_line_ends_reads_and_prints_as_with_lf(end):
+    text = "# a comment\n" + BASE
+    assert to_yaml(load_policy_text(text.replace("\n", end), format="yaml")) == to_yaml(
+        load_policy_text(text, format="yaml"))
+
+
+def test_errors_in_a_cr_policy_name_the_right_line_and_column():
+    err = refused(BASE.replace("3 days", "3 dias").replace("\n", "\r"))
+    assert (err.line, err.column) == (7, 18)
+    assert "7 |       - after: 3 dias" in err.render()
+
+
+# -- values that loaded but could not be printed back --------------------------------------------------
+
+def test_a_null_currency_is_an_error_at_the_value():
+    err = refused(BASE.replace("currency: CLP", "currency: null"))
+    assert "'currency:' has no value" in err.message and (err.line, err.column) == (2, 11)
+
+
+def test_empty_states_are_an_error():
+    err = refused("policy: p\ncurrency: CLP\nstates: {}\n")
+    assert "'states:' is empty" in err.message and (err.line, err.column) == (3, 9)
+
+
+def test_a_required_action_parameter_written_as_null_is_an_error():
+    text = BASE.replace("        goto: done\n", "        do:\n          - custom: {name: null}\n        goto: done\n")
+    err = refused(text)
+    assert "'name' of 'custom' has no value" in err.message and err.line == 9
+
+
+# -- a long DSL word -----------------------------------------------------------------------------------
+
+def test_a_half_megabyte_dsl_word_is_lexed_in_little_memory():
+    text = "policy p\ncurrency CLP\nsend " + "x" * 500_000 + "\n"
+    tracemalloc.start()
+    try:
+        err = refused(text, "dsl")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "expected 'at' and a time after 'send'" in err.render()
+    assert peak < 100 * 2 ** 20, f"{peak / 2 ** 20:.0f} MB (a word per character in the lexer took 1.4 GB)"
+    # the snippet shows a window of the long line, not all of it
+    shown = err.render().splitlines()
+    assert max(len(line) for line in shown) < 200
+    assert any(line.startswith("3 | send xxx") and line.endswith("...") for line in shown)
+
+
+def test_a_long_line_snippet_keeps_the_caret_under_the_column():
+    text = "policy: p\ncurrency: CLP\ndescription: '" + "y" * 300 + "'  3 dais " + "z" * 300 + "'\n"
+    err = refused(text)
+    lines = err.render().splitlines()
+    snippet, caret = lines[2], lines[3]
+    col = caret.index("^")
+    line = err.location.source.line(err.line)
+    assert len(snippet) < 120 and snippet.count("...") == 2
+    assert snippet[col:col + 5] == line[err.column - 1:err.column + 4]
+
+
+# -- lint on many states and any_state rules --------------------------------------------------------------
+
+def _many(states: int, shared: int) -> str:
+    lines = ["policy: p", "currency: CLP", "states:"]
+    for i in range(states):
+        lines += [f"  s{i}:"] + (["    initial: true"] if i == 0 else []) + [
+            "    rules:", f"      - name: own{i}", "        on: payment", f"        goto: s{(i + 1) % states}"]
+    lines += ["  paid:", "    final: true", "any_state:"]
+    for j in range(shared):
+        lines += [f"  - name: any{j}", "    on: payment", "    when: balance <= 0", "    goto: paid"]
+    return "\n".join(lines) + "\n"
+
+
+def test_lint_reports_each_shadowed_rule_once():
+    found = [d for d in lint_policy(load_policy_text(_many(30, 20), format="yaml")) if d.code == "DL003"]
+    shared = [d for d in found if "in state" not in d.message]
+    own = [d for d in found if "in state" in d.message]
+    # any1..any19 are shadowed by any0 (same trigger, same guard), once each, not once per state
+    assert sorted(d.message.split("'")[1] for d in shared) == sorted(f"any{j}" for j in range(1, 20))
+    assert all("rule 'any0' before it" in d.message for d in shared)
+    # the states' own 'on payment' rules are not shadowed: any0's guard is stricter than theirs (none)
+    assert own == []
