@@ -67,9 +67,9 @@ class ActionChecks(Checker):
             if req not in written:
                 self.error(node, f"'{kind}' needs '{req}'", help=f"add '{req}: ...' to the action", code="missing-param")
             elif req not in given:
-                value = params_map.get(req) if params_map is not None else None
-                if isinstance(value, ScalarNode) and value.is_null():
-                    self.error(value, f"'{req}' of '{kind}' has no value", help=f"write the {req} after '{req}:'",
+                written_value = params_map.get(req) if params_map is not None else None
+                if isinstance(written_value, ScalarNode) and written_value.is_null():
+                    self.error(written_value, f"'{req}' of '{kind}' has no value", help=f"write the {req} after '{req}:'",
                                code="missing-param")
         if spec.one_of:
             a, b = spec.one_of
