@@ -125,7 +125,7 @@ class Case:
 
     __slots__ = (
         # identity
-        "id", "ord", "scope_invoice", "customer", "currency",
+        "id", "scope_invoice", "customer", "currency",
         # money
         "ledger", "ledgers", "focus", "joining",
         # where it is in the policy
@@ -137,9 +137,8 @@ class Case:
         "reminders", "promise", "offer", "plan", "plan_offer", "trace",
     )
 
-    def __init__(self, case_id: str, ord_: int, scope_invoice: bool, customer: Customer, currency: str) -> None:
+    def __init__(self, case_id: str, scope_invoice: bool, customer: Customer, currency: str) -> None:
         self.id = case_id
-        self.ord = ord_                  # creation order: cases woken at one instant go in this order
         self.scope_invoice = scope_invoice
         self.customer = customer
         self.currency = currency

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from bisect import bisect_left, bisect_right
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 from zoneinfo import ZoneInfo
 
 from ..calendars import get_calendar
@@ -426,6 +426,40 @@ class ContactRules:
             return None
         self.book(case, s, kept, t)
         return s
+
+    # ------------------------------------------------------------------ snapshots (a store run)
+    def export(self, customer_id: str, case_ids: Iterable[str]) -> dict | None:
+        """What the rules remember of a customer and its cases (bookings, conversations, warnings),
+        as JSON values; None when nothing (docs/snapshot.md, "Contact bookings")."""
+        doc: dict[str, Any] = {}
+        booked = self._booked.get(("customer", customer_id))
+        if booked is not None:
+            doc["customer"] = [list(booked[0]), list(booked[1])]
+        cases: dict[str, Any] = {}
+        talks: dict[str, Any] = {}
+        warned = []
+        for cid in case_ids:
+            b = self._booked.get(("case", cid))
+            if b is not None:
+                cases[cid] = [list(b[0]), list(b[1])]
+            if cid in self.conversations:
+                talks[cid] = list(self.conversations[cid])
+            if cid in self.warned:
+                warned.append(cid)
+        for key, value in (("cases", cases), ("conversations", talks), ("warned", warned)):
+            if value:
+                doc[key] = value
+        return doc or None
+
+    def restore(self, customer_id: str, doc: dict) -> None:
+        """Take back what :meth:`export` gave."""
+        if "customer" in doc:
+            self._booked[("customer", customer_id)] = (list(doc["customer"][0]), list(doc["customer"][1]))
+        for cid, (times, chans) in doc.get("cases", {}).items():
+            self._booked[("case", cid)] = (list(times), list(chans))
+        for cid, times in doc.get("conversations", {}).items():
+            self.conversations[cid] = list(times)
+        self.warned.update(doc.get("warned", ()))
 
     def conversation(self, case_id: str, t: int) -> None:
         """Record a conversation (a ``contact_outcome`` the quiet rules watch) with a case at ``t``."""

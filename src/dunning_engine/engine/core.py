@@ -34,7 +34,7 @@ from .compiled import CompiledPolicy
 from .events import EventHandler
 from .ledger import Ledger
 from .machine import ChainTooLong, Machine
-from .output import Output
+from .output import Deferred, Output
 from ..records import Customer, Event, Invoice
 from .runtime import Runtime
 
@@ -59,7 +59,6 @@ class Engine:
         self.explain = explain
         self.chain_limit = chain_limit
         self.cases: dict[str, Case] = {}
-        self._by_ord: list[Case] = []
         self.invoice_case: dict[str, Case] = {}
         self.customer_cases: dict[str, list[Case]] = {}
         self.customers: dict[str, Customer] = {}
@@ -70,8 +69,9 @@ class Engine:
         # Most wake-ups share a few instants (send_at of each day), so this is far cheaper than a heap
         # entry per case.
         self._instants: list[int] = []
-        self._buckets: dict[int, list[int]] = {}
+        self._buckets: dict[int, list[str]] = {}  # instant -> ids of the cases to wake
         self._now: int | None = None
+        self.late_events = False  # True in a store run: events at or before the clock are applied at it
         self._instant: int | None = None
         self._seq = 0
         self._waiting: dict[str, list[Event]] = {}  # customer events that came before the customer's first case
@@ -178,11 +178,10 @@ class Engine:
                                         customer=invoice.customer))
 
     def _new_case(self, case_id: str, customer_id: str, currency: str) -> Case:
-        case = Case(case_id, len(self._by_ord), self.cp.scope == "invoice", self._customer(customer_id), currency)
+        case = Case(case_id, self.cp.scope == "invoice", self._customer(customer_id), currency)
         if self.explain:
             case.trace = []
         self.cases[case_id] = case
-        self._by_ord.append(case)
         siblings = self.customer_cases.get(customer_id)
         if siblings is None:
             self.customer_cases[customer_id] = [case]
@@ -205,7 +204,11 @@ class Engine:
                 self.duplicates += 1
                 return
         t = int(event.at.timestamp())
-        if self._now is not None and t < self._now:
+        if self.late_events and self._now is not None and t <= self._now:
+            # a store run: what the store's clock has passed is applied at that clock (SPEC §8)
+            event.late = True
+            t = self._now
+        elif self._now is not None and t < self._now:
             raise reject(f"event at {event.at.isoformat()} is before the engine's clock ({self.clock.iso(self._now)})", "at",
                          "feed events before advancing the clock past them", code="event-before-clock")
         if event.type == "invoice_issued":
@@ -264,10 +267,10 @@ class Engine:
             case.next_wake = t
             bucket = self._buckets.get(t)
             if bucket is None:
-                self._buckets[t] = [case.ord]
+                self._buckets[t] = [case.id]
                 heappush(self._instants, t)
             else:
-                bucket.append(case.ord)
+                bucket.append(case.id)
 
     # ------------------------------------------------------------------ running
     def run(self, until: _dt.datetime | _dt.date | int) -> Iterator[dict]:
@@ -276,7 +279,7 @@ class Engine:
             self.clock.day_start(until) if not isinstance(until, _dt.datetime) else self.clock.instant(until))
         instants = self._instants
         buckets = self._buckets
-        by_ord = self._by_ord
+        cases = self.cases
         output = self._output
         deferred = output.deferred
         wake, schedule = self._wake, self._schedule
@@ -297,15 +300,17 @@ class Engine:
                     if output.still_wanted(self.cases[d.case], d.record, t):
                         output.out.append((d.case, d.seq, d.record))
                 continue
-            # Wake every case due at t, in creation order. Waking one case never schedules another
+            # Wake every case due at t, in case id order (the order their actions are written in, so
+            # that it does not depend on the order records came in: a run split in several gives
+            # the same contact bookings, SPEC §8). Waking one case never schedules another
             # case at t (cases are independent), but may re-add itself: loop until the bucket is empty.
             while True:
                 bucket = buckets.pop(t, None)
                 if not bucket:
                     break
                 bucket.sort()
-                for o in bucket:
-                    case = by_ord[o]
+                for cid in bucket:
+                    case = cases[cid]
                     if case.next_wake != t:
                         continue  # a stale entry: the case was rescheduled
                     case.next_wake = None
@@ -413,6 +418,40 @@ class Engine:
         self._output.drop_since(mark, seq)
         self._rt.undo_postings()
         self._output.trace(case, t, "failed", why=err.message)
+
+    # ------------------------------------------------------------------ snapshots (a store run)
+    @property
+    def now(self) -> int | None:
+        """The engine's clock: the last instant it ran through (None before the first run)."""
+        return self._now
+
+    def resume_at(self, now: int | None) -> None:
+        """Start this engine's clock at ``now`` (a store's clock), before adopting cases and adding records."""
+        self._now = now
+
+    def adopt(self, case: Case, deferred: Iterable[tuple[int, dict]] = ()) -> None:
+        """Take over ``case`` rebuilt from a snapshot (``engine.snapshot.decode_case``), with the
+        records the contact rules deferred (``(at, record)``, in emission order), and schedule it."""
+        self.cases[case.id] = case
+        self.customers.setdefault(case.customer.id, case.customer)
+        for invoice_id in case.ledgers:
+            self.invoice_case[invoice_id] = case
+        for invoice_id in case.joining or ():
+            self.invoice_case[invoice_id] = case
+        self.customer_cases.setdefault(case.customer.id, []).append(case)
+        rows = list(deferred)
+        for i, (at, record) in enumerate(rows):
+            # emission numbers below any this engine gives: they keep their order and come first
+            heappush(self._output.deferred, Deferred(at, i - len(rows), case.id, record))
+        case.next_wake = None
+        self._schedule(case)
+
+    def deferred(self) -> dict[str, list[tuple[int, int, dict]]]:
+        """The records the contact rules moved later, by case: ``(at, seq, record)``."""
+        out: dict[str, list[tuple[int, int, dict]]] = {}
+        for d in self._output.deferred:
+            out.setdefault(d.case, []).append((d.at, d.seq, d.record))
+        return out
 
     # ------------------------------------------------------------------ results
     def case_states(self) -> list[dict]:

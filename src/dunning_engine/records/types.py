@@ -83,6 +83,9 @@ class Event:
     new_invoice: Invoice | None = None  # for invoice_issued
     seq: int = 0
     origin: tuple[str | None, int | None] = (None, None)  # (file, line) for messages
+    # a store run: the event came after the store's clock had passed its 'at' and was applied at
+    # that clock (SPEC §8 "Late records"); its ledger effect keeps its own date
+    late: bool = False
 
     def as_record(self) -> dict[str, Any]:
         """The ``event`` variable of expressions."""
