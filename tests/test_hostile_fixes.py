@@ -110,3 +110,17 @@ def test_lint_reports_each_shadowed_rule_once():
     assert all("rule 'any0' before it" in d.message for d in shared)
     # the states' own 'on payment' rules are not shadowed: any0's guard is stricter than theirs (none)
     assert own == []
+
+
+# -- graph of many states and any_state rules ---------------------------------------------------------------
+
+def test_graph_draws_any_state_rules_as_a_note_past_two_thousand_edges():
+    from dunning_engine.policy.graph import MAX_SHARED_EDGES, render_graph
+
+    small = load_policy_text(_many(10, 5), format="yaml")
+    assert render_graph(small).count("(any state)") == 10 * 5
+    big = load_policy_text(_many(60, 40), format="yaml")
+    assert 60 * 40 > MAX_SHARED_EDGES
+    text = render_graph(big)
+    assert ": (any state)" not in text and "any state: rule any39 on payment when balance <= 0 -> paid" in text
+    assert text.count("-->") < 200  # the states' own edges and the start, not 2,400 shared ones

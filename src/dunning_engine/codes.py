@@ -183,6 +183,11 @@ AREAS: dict[str, dict[str, Code]] = {
         "invalid-input": Code("error", "an input that is not valid (raised without a more precise code)"),
         "stdin-closed": Code("error", "standard input is closed but an input was to be read from it"),
         "cannot-write": Code("error", "an output file cannot be written"),
+        "store": Code("error", "a store that cannot be opened or used (a bad URL, not a store, a newer schema)"),
+        "store-locked": Code("error", "another run held the store past --lock-timeout"),
+        "store-policy": Code("error", "a store run with another policy than the one the store holds"),
+        "store-version": Code("error", "a store run with another version of the store's policy (see dunning migrate)"),
+        "before-store-clock": Code("error", "a store run whose --until is before the store's clock"),
         "missing-extra": Code("error", "a command needs an optional extra that is not installed "
                                        "(pip install 'dunning-engine[check]')"),
     },

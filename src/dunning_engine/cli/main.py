@@ -7,6 +7,7 @@ starts fast.
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -158,12 +159,13 @@ def _check_instant(ctx, param, value):
     return value
 
 
-def _portfolio_options(command):
+def _portfolio_options(command, invoices_required: bool = True):
     """The inputs of a run, shared by ``run`` and ``explain``."""
     options = [
         policy_input(),
-        click.option("--invoices", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-                     help="Invoices, CSV with a header or JSONL ('-': standard input)."),
+        click.option("--invoices", required=invoices_required, type=click.Path(dir_okay=False, allow_dash=True),
+                     help="Invoices, CSV with a header or JSONL ('-': standard input)"
+                          + ("." if invoices_required else "; required without --store.")),
         click.option("--customers", type=click.Path(dir_okay=False, allow_dash=True),
                      help="Customers, CSV or JSONL ('-': standard input)."),
         click.option("--events", type=click.Path(dir_okay=False, allow_dash=True),
@@ -177,7 +179,12 @@ def _portfolio_options(command):
 
 
 @cli.command()
-@_portfolio_options
+@functools.partial(_portfolio_options, invoices_required=False)
+@click.option("--store", metavar="URL",
+              help="Run on a store (a path, sqlite:///PATH or postgresql://...): ingest what is new, advance its "
+                   "clock to --until, write the new actions to its outbox (docs/store.md).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True, metavar="SECONDS",
+              help="With --store: how long to wait for another run on the store to end.")
 @click.option("--since", callback=_check_instant, metavar="T",
               help="Write only actions from T on (a date: from 00:00 local); earlier ones advance state silently.")
 @click.option("--out", default="-", type=click.Path(dir_okay=False, allow_dash=True),
@@ -188,8 +195,8 @@ def _portfolio_options(command):
 @click.option("-q", "--quiet", is_flag=True, help="Leave out the summary line on stderr.")
 @format_option(help="The report on stderr: text for people, json (one document, docs/cli.md) for machines; "
                     "the actions are JSONL either way.")
-def run(policy, invoices, customers, events, until, since, out, states_path, explain, rejects_path, quiet,
-        fmt) -> None:
+def run(policy, invoices, customers, events, store, lock_timeout, until, since, out, states_path, explain,
+        rejects_path, quiet, fmt) -> None:
     """Run a policy over records and write the actions (JSONL).
 
     Invalid records are reported on stderr with file, line and reason and
@@ -202,6 +209,12 @@ def run(policy, invoices, customers, events, until, since, out, states_path, exp
     from ..run import run_files
 
     check_stdin(invoices=invoices, customers=customers, events=events)
+    if store is not None:
+        _run_store(policy, store, invoices, customers, events, until, since, out, states_path, explain, rejects_path,
+                   quiet, fmt, lock_timeout)
+        return
+    if invoices is None:
+        raise click.UsageError("Missing option '--invoices' (it may be left out only with --store).")
 
     def report(text: str) -> None:
         click.echo(text, err=True)
@@ -216,6 +229,32 @@ def run(policy, invoices, customers, events, until, since, out, states_path, exp
         out=out, states=states_path, explain=explain, rejects=rejects_path,
         report=report, summary=None if quiet else report, diagnostics=report_json if fmt == "json" else None,
     )
+    sys.exit(1 if problems else 0)
+
+
+def _run_store(policy, url, invoices, customers, events, until, since, out, states_path, explain, rejects_path,
+               quiet, fmt, lock_timeout) -> None:
+    """``dunning run --store``: SPEC §8."""
+    from click.core import ParameterSource
+
+    from ..store.run import run_with_store
+
+    if since is not None:
+        raise click.UsageError("--since is not allowed with --store: a store run writes what is new since its clock.")
+    if states_path is not None:
+        raise click.UsageError("--states is not available with --store yet; 'dunning outbox' lists what a store holds.")
+    given = click.get_current_context().get_parameter_source("out") != ParameterSource.DEFAULT
+    lines: list[str] = []
+
+    def report(text: str) -> None:
+        if fmt == "json":
+            lines.append(text)
+        else:
+            click.echo(text, err=True)
+
+    problems = run_with_store(policy, url, until=until, invoices=invoices, customers=customers, events=events,
+                              out=out if given else None, explain=explain, rejects=rejects_path,
+                              lock_timeout=lock_timeout, report=report, summary=None if quiet else report)
     sys.exit(1 if problems else 0)
 
 

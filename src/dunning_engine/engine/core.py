@@ -446,6 +446,14 @@ class Engine:
         case.next_wake = None
         self._schedule(case)
 
+    def wait_for_customer(self, customer_id: str, events: list[Event]) -> None:
+        """Events for a customer without a case yet, kept by a store: they go to its cases when they start."""
+        self._waiting.setdefault(customer_id, []).extend(events)
+
+    def waiting(self) -> dict[str, list[Event]]:
+        """The events kept for customers' cases to come (a store writes them back)."""
+        return self._waiting
+
     def deferred(self) -> dict[str, list[tuple[int, int, dict]]]:
         """The records the contact rules moved later, by case: ``(at, seq, record)``."""
         out: dict[str, list[tuple[int, int, dict]]] = {}

@@ -2,7 +2,7 @@
 
 * an edge per rule with a ``goto``, labelled with its trigger and guards and,
   after ``/``, its actions;
-* ``any_state`` rules: with ``any_state="edges"`` (the default) an edge from
+* ``any_state`` rules: with ``any_state="edges"`` (the default; "note" past MAX_SHARED_EDGES) an edge from
   every state the rule applies to (every non-final state not in its
   ``except``), dashed in DOT; with ``any_state="note"`` one note listing them;
 * the initial state is entered from the start marker, final states lead to
@@ -56,16 +56,30 @@ def _label(head: str, actions: tuple[str, ...], sep: str) -> str:
     return head
 
 
+MAX_SHARED_EDGES = 2_000  # more any_state edges than this are drawn as a note (docs/cli.md)
+
+
+def _drawable(policy: ir.Policy, any_state: str) -> str:
+    """``any_state``, or "note" when drawing an edge from every state for every ``any_state`` rule
+    would make more than :data:`MAX_SHARED_EDGES` edges (a diagram nobody can read, and a size that
+    grows with states times rules)."""
+    if any_state != "edges":
+        return any_state
+    live = sum(1 for s in policy.states if not s.final)
+    shared = sum(1 for r in policy.any_state if r.goto is not None)
+    return "note" if live * shared > MAX_SHARED_EDGES else any_state
+
+
 def _edges(policy: ir.Policy, any_state: str) -> list[_Edge]:
     edges: list[_Edge] = []
+    shared = [(r.except_, r.goto, _head(r), tuple(format_action(a) for a in r.do)) for r in policy.any_state
+              if r.goto is not None] if any_state == "edges" else []
     for state in policy.states:
         if state.final:
             continue
-        if any_state == "edges":
-            for rule in policy.any_state:
-                if rule.goto is not None and state.name not in rule.except_:
-                    edges.append(_Edge(state.name, rule.goto, _head(rule),
-                                       tuple(format_action(a) for a in rule.do), True))
+        for except_, goto, head, actions in shared:
+            if state.name not in except_:
+                edges.append(_Edge(state.name, goto, head, actions, True))
         for rule in state.rules:
             if rule.goto is not None:
                 edges.append(_Edge(state.name, rule.goto, _head(rule), tuple(format_action(a) for a in rule.do),
@@ -116,6 +130,7 @@ _MERMAID_ESCAPES = {"#": "#35;", ";": "#59;"}
 def to_mermaid(policy: ir.Policy, any_state: str = "edges") -> str:
     """The state diagram as Mermaid ``stateDiagram-v2`` text."""
     _check_style(any_state)
+    any_state = _drawable(policy, any_state)
     ids: dict[str, str] = {}
     lines = ["stateDiagram-v2"]
     for state in policy.states:
@@ -173,6 +188,7 @@ def _dot_block(lines: list[str]) -> str:
 def to_dot(policy: ir.Policy, any_state: str = "edges") -> str:
     """The state diagram as Graphviz DOT text."""
     _check_style(any_state)
+    any_state = _drawable(policy, any_state)
     out = [f"digraph {_dot(policy.key)} {{",
            "    rankdir=LR;",
            '    node [shape=box, style=rounded, fontname="Helvetica", fontsize=11];',

@@ -1,0 +1,249 @@
+"""Persistent runs on an SQLite store (SPEC §8): split equivalence on every shipped policy, skipped
+and late records, the clock, policy versions, the run lock, and crash safety under kill -9."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dunning_engine import load_policy, simulate
+from dunning_engine.engine.core import Engine
+from dunning_engine.engine.snapshot import decode_case, decode_customer
+from dunning_engine.errors import PolicyError
+from dunning_engine.io.writers import dumps_record
+from dunning_engine.store import StoreLocked, open_store
+from dunning_engine.store.run import StoreRun
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = sorted(p.name for p in (ROOT / "policies").glob("*.yaml"))
+_spec = importlib.util.spec_from_file_location("parity", ROOT / "benchmarks" / "parity.py")
+parity = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(parity)
+CUSTOMERS, INVOICES, EVENTS = parity.portfolio(n=120, seed=7)
+UNTIL = "2027-01-31"
+CUTS = ["2026-02-15", "2026-04-01", "2026-04-02", "2026-07-10", "2026-10-31", UNTIL]
+
+_FIRST: dict[str, str] = {}
+for _e in EVENTS:
+    if "invoice" in _e:
+        _FIRST[_e["invoice"]] = min(_FIRST.get(_e["invoice"], _e["at"]), _e["at"])
+
+
+def _day(rec: dict, kind: str) -> str:
+    """The day a record becomes known: an invoice with its issue or its first event."""
+    at = min(rec["issued"], _FIRST.get(rec["id"], rec["issued"])) if kind == "invoice" else rec["at"]
+    return at[:10]
+
+
+def windows(cuts=CUTS):
+    """The records of each run: those of its days not given before."""
+    out, prev = [], ""
+    for cut in cuts:
+        pick = lambda rows, kind: [r for r in rows if prev < _day(r, kind) <= cut]  # noqa: E731
+        out.append((cut, pick(INVOICES, "invoice"), CUSTOMERS if not prev else [], pick(EVENTS, "event")))
+        prev = cut
+    return out
+
+
+def store_states(url: str, policy) -> list[dict]:
+    """The states of every case in the store, as ``--states`` writes them."""
+    engine = Engine(policy)
+    with open_store(url) as store:
+        rows = list(store.all_cases())
+        for cid, text in store.customers(sorted({r.customer for r in rows})).items():
+            engine.customers[cid] = decode_customer(json.loads(text))
+        for row in rows:
+            case, deferred = decode_case(engine, json.loads(row.snapshot), engine._customer(row.customer))
+            engine.adopt(case, deferred)
+    return engine.case_states()
+
+
+def run_windows(url: str, policy, wins) -> list[bytes]:
+    actions: list[bytes] = []
+    for cut, invoices, customers, events in wins:
+        with open_store(url) as store, StoreRun(store, policy) as run:
+            run.ingest(invoices=invoices, customers=customers, events=events)
+            rep = run.advance(cut)
+            assert not rep.rejected, [str(r) for r in rep.rejected]
+            actions += [dumps_record(a) for a in rep.actions]
+    return actions
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_runs_split_by_day_equal_one_run(tmp_path, name):
+    policy = load_policy(ROOT / "policies" / name)
+    one = simulate(policy, invoices=INVOICES, customers=CUSTOMERS, events=EVENTS, until=UNTIL)
+    assert not one.rejects
+    url = str(tmp_path / "s.db")
+    actions = run_windows(url, policy, windows())
+    assert actions == [dumps_record(a) for a in one.actions]
+    assert store_states(url, policy) == one.states
+    with open_store(url) as store:  # every action once in the outbox, in order
+        rows = store.outbox()
+        assert [r["record"] + "\n" for r in rows] == [a.decode() for a in actions]
+        assert len({r["key"] for r in rows}) == len(rows)
+
+
+def test_running_again_to_the_clock_emits_nothing_and_known_records_are_skipped(tmp_path):
+    policy = load_policy(ROOT / "policies" / "b2b_friendly_cl.yaml")
+    url = str(tmp_path / "s.db")
+    with open_store(url) as store, StoreRun(store, policy) as run:
+        run.ingest(invoices=INVOICES, customers=CUSTOMERS, events=[e for e in EVENTS if e["at"] < "2026-06"])
+        first = run.advance("2026-05-31")
+    assert first.actions and first.ingested > len(INVOICES) + len(CUSTOMERS) and first.skipped == 0
+    with open_store(url) as store, StoreRun(store, policy) as run:
+        run.ingest(invoices=INVOICES, customers=CUSTOMERS)
+        again = run.advance("2026-05-31")
+    assert again.actions == [] and again.ingested == 0 and again.skipped == len(INVOICES) + len(CUSTOMERS)
+
+
+def test_a_late_event_is_applied_at_the_clock_and_counted(tmp_path):
+    policy = load_policy(ROOT / "policies" / "b2b_friendly_cl.yaml")
+    url = str(tmp_path / "s.db")
+    inv = {"id": "A1", "customer": "C1", "amount": "100000", "issued": "2026-01-01", "due": "2026-01-31"}
+    with open_store(url) as store, StoreRun(store, policy) as run:
+        run.ingest(invoices=[inv])
+        run.advance("2026-03-10")
+    pay = {"type": "payment", "at": "2026-02-20T10:00:00", "invoice": "A1", "amount": "100000", "id": "P1"}
+    with open_store(url) as store, StoreRun(store, policy) as run:
+        run.ingest(events=[pay])
+        rep = run.advance("2026-04-30")
+    assert rep.late == 1 and rep.ingested == 1
+    state = store_states(url, policy)[0]
+    assert state["paid"] == 100000 and state["balance"] == state["fees"]  # fees are paid first, the rest stays
+    assert all(a["at"] >= "2026-03-10T23:59:59-03:00" for a in rep.actions)  # nothing retracted or back-dated
+
+
+def test_until_before_the_clock_and_another_version_are_refused(tmp_path):
+    policy = load_policy(ROOT / "policies" / "b2b_friendly_cl.yaml")
+    url = str(tmp_path / "s.db")
+    with open_store(url) as store, StoreRun(store, policy) as run:
+        run.ingest(invoices=INVOICES[:3])
+        run.advance("2026-03-01")
+    with open_store(url) as store, StoreRun(store, policy) as run, pytest.raises(PolicyError, match="before the store's clock"):
+        run.advance("2026-02-01")
+    text = (ROOT / "policies" / "b2b_friendly_cl.yaml").read_text().replace("version: 4", "version: 5")
+    other = load_policy(tmp_path / "p.yaml") if (tmp_path / "p.yaml").write_text(text) else None
+    with open_store(url) as store, pytest.raises(PolicyError) as e:
+        StoreRun(store, other)
+    assert "version 4" in str(e.value) and "version 5" in str(e.value) and "dunning migrate" in str(e.value)
+
+
+def test_the_cli_runs_on_a_store_and_says_what_it_did(tmp_path):
+    data = tmp_path / "invoices.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in INVOICES[:20]))
+    policy = str(ROOT / "policies" / "b2b_friendly_cl.yaml")
+    cmd = [sys.executable, "-m", "dunning_engine.cli.main", "run", "--policy", policy, "--store",
+           f"sqlite:///{tmp_path / 's.db'}", "--invoices", str(data), "--until", "2026-06-30"]
+    r = subprocess.run(cmd + ["--out", str(tmp_path / "a.jsonl")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.startswith("20 ingested; 0 skipped; 0 late; 0 rejected; ")
+    assert (tmp_path / "a.jsonl").read_text().count("\n") > 20
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout == "" and r.stderr.startswith("0 ingested; 20 skipped;")
+    r = subprocess.run(cmd[:-2] + ["--until", "2026-07-31", "--since", "2026-07-01"], capture_output=True, text=True)
+    assert r.returncode == 2 and "--since is not allowed with --store" in r.stderr
+    r = subprocess.run(cmd[:7] + [str(tmp_path), "--until", "2026-07-31"], capture_output=True, text=True)
+    assert r.returncode == 1 and "is a folder, not a store" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_second_run_waits_for_the_lock_then_fails_clearly(tmp_path):
+    url = str(tmp_path / "s.db")
+    open_store(url).close()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom dunning_engine.store import open_store\n"
+        f"s = open_store({url!r})\nwith s.lock(10):\n    print('held', flush=True)\n    time.sleep(3)\n")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with open_store(url) as store:
+            started = time.monotonic()
+            with pytest.raises(StoreLocked, match="another run holds the store"):
+                with store.lock(0.5):
+                    pass
+            assert time.monotonic() - started >= 0.5
+            with store.lock(10):  # waits for the holder to end, then gets it
+                assert time.monotonic() - started >= 1
+    finally:
+        holder.wait(10)
+
+
+# -- crash safety ----------------------------------------------------------------------------------------
+
+_RUNNER = """
+import sys
+from dunning_engine import load_policy
+from dunning_engine.store import open_store
+from dunning_engine.store.run import StoreRun
+policy = load_policy(sys.argv[1])
+with open_store(sys.argv[2]) as store, StoreRun(store, policy, batch=int(sys.argv[6])) as run:
+    run.ingest(invoices=sys.argv[3], customers=sys.argv[4], events=sys.argv[5])
+    run.advance(sys.argv[7])
+print("done", flush=True)
+"""
+
+
+def _dump(url: str) -> tuple:
+    with open_store(url) as store:
+        db = store.db
+        cases = db.execute("SELECT id, customer, state, final, next_wake, snapshot FROM cases ORDER BY id").fetchall()
+        tables = [db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+                  for t in ("invoices", "customers", "record_ids", "contact", "pending_events")]
+        outbox = db.execute("SELECT key, at, case_id, type, record, status FROM outbox ORDER BY key").fetchall()
+        meta = store.meta()
+    return cases, tables, outbox, meta
+
+
+@pytest.mark.slow
+def test_killed_runs_rerun_to_the_same_store_and_outbox(tmp_path):
+    """kill -9 at random instants of a run of 2,000 invoices, then the same command again, until it
+    ends: the store and the outbox equal an uninterrupted run's, and no key is there twice."""
+    customers, invoices, events = parity.portfolio(n=2000, seed=3)
+    files = []
+    for name, rows in (("invoices", invoices), ("customers", customers), ("events", events)):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        files.append(str(path))
+    policy = str(ROOT / "policies" / "consumer_mx.yaml")
+    runner = tmp_path / "runner.py"
+    runner.write_text(_RUNNER)
+
+    def command(url: str, until: str) -> list[str]:
+        return [sys.executable, str(runner), policy, url, *files, "100", until]
+
+    clean = str(tmp_path / "clean.db")
+    for until in ("2026-06-30", "2026-12-31"):
+        subprocess.run(command(clean, until), check=True, capture_output=True)
+    expected = _dump(clean)
+    assert len(expected[2]) > 1000
+
+    rnd = random.Random(11)
+    crashed = str(tmp_path / "crashed.db")
+    kills = 0
+    for until in ("2026-06-30", "2026-12-31"):
+        while True:
+            proc = subprocess.Popen(command(crashed, until), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            time.sleep(rnd.uniform(0.3, 4.0))
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                continue
+            out, err = proc.communicate()
+            assert proc.returncode == 0, err.decode()
+            break
+    assert kills >= 3
+    got = _dump(crashed)
+    assert got[3] == expected[3]
+    assert got[2] == expected[2]
+    assert got[0] == expected[0]
+    assert got[1] == expected[1]
