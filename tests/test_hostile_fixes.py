@@ -124,3 +124,49 @@ def test_graph_draws_any_state_rules_as_a_note_past_two_thousand_edges():
     text = render_graph(big)
     assert ": (any state)" not in text and "any state: rule any39 on payment when balance <= 0 -> paid" in text
     assert text.count("-->") < 200  # the states' own edges and the start, not 2,400 shared ones
+
+
+def test_lint_reports_an_any_state_timer_once_with_the_other_states():
+    text = ("policy: p\ncurrency: CLP\nstates:\n  a:\n    initial: true\n    rules:\n      - after: 1 day\n"
+            "        goto: b\n  b:\n    rules:\n      - after: 1 day\n        goto: c\n  c:\n    rules:\n"
+            "      - after: 1 day\n        goto: done\n  done:\n    final: true\n"
+            "any_state:\n  - name: late_call\n    after: 5 days\n    do: [{task: {kind: call}}]\n")
+    found = [d for d in lint_policy(load_policy_text(text, format="yaml")) if d.code == "DL004"]
+    assert len(found) == 1, [d.message for d in found]
+    assert found[0].message.startswith("timer 'after 5 days' of rule 'late_call' never fires in state 'a' "
+                                       "(and in 2 other states): rule 'a.1'")
+
+
+# -- a case that does too much at one instant; many 'every' rules ---------------------------------------------
+
+def test_a_case_past_the_action_limit_stops_with_its_error_and_others_go_on():
+    from dunning_engine import simulate
+    from dunning_engine.engine.core import ACTION_LIMIT
+
+    text = ("policy: p\ncurrency: CLP\nstates:\n  open:\n    initial: true\n    rules:\n"
+            "      - at: due\n        do: [{remind: {template: due_today}}]\n"
+            "      - when: invoice.amount > 5000 CLP\n        do:\n"
+            + "          - remind: {template: t}\n" * (ACTION_LIMIT + 1)
+            + "        goto: paid\n  paid:\n    final: true\n")
+    policy = load_policy_text(text, format="yaml")
+    big = {"id": "A1", "customer": "C1", "amount": "9000", "issued": "2026-01-01", "due": "2026-01-31"}
+    small = dict(big, id="A2", amount="1000")
+    result = simulate(policy, invoices=[big, small], until="2026-03-01")
+    assert [(e.case, e.code) for e in result.errors] == [("A1", "action-limit")]
+    assert f"more than {ACTION_LIMIT} actions" in result.errors[0].message
+    assert [a["case"] for a in result.actions] == ["A2"]  # A1's instant is dropped; A2 goes on
+
+
+def test_many_every_rules_in_one_state_cost_about_their_number():
+    from dunning_engine import simulate
+
+    rules = "".join(f"      - name: r{i}\n        every: 1 day\n        do: [{{custom: {{name: c{i}}}}}]\n"
+                    for i in range(300))
+    text = ("policy: p\ncurrency: CLP\nstates:\n  open:\n    initial: true\n    rules:\n" + rules
+            + "      - when: balance <= 0\n        goto: paid\n  paid:\n    final: true\n")
+    policy = load_policy_text(text, format="yaml")
+    inv = {"id": "A1", "customer": "C1", "amount": "1000", "issued": "2026-01-01", "due": "2026-01-31"}
+    result = simulate(policy, invoices=[inv], until="2026-01-04")
+    # 3 days of 300 ticks, in rule order each day (the next tick goes to its place, not a re-sort)
+    names = [a["params"]["name"] for a in result.actions]
+    assert names == [f"c{i}" for i in range(300)] * 3

@@ -167,6 +167,7 @@ AREAS: dict[str, dict[str, Code]] = {
     "Runs and cases": {
         "invalid-instant": Code("error", "an --until or --since that is not a date or datetime"),
         "chain-limit": Code("error", "a case took more transitions at one instant than the limit"),
+        "action-limit": Code("error", "a case emitted more than 1,000 actions at one instant (that case stops)"),
         "date-out-of-range": Code("error", "a computed date outside the years 1900-2200 (that case only)"),
         "no-previous-state": Code("error", "goto previous in a case that has no previous state"),
         "no-return-state": Code("error", "goto return in a case that has no state to return to"),

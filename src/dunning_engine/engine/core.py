@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 __all__ = ["Engine", "Case", "CHAIN_LIMIT"]
 
 CHAIN_LIMIT = 64
+# Actions one case may emit at one instant: past it the policy is surely wrong (hundreds of rules
+# firing together), and the case stops with an error rather than write them (SPEC §12, docs/decisions.md).
+ACTION_LIMIT = 1_000
 ZERO = Decimal(0)
 _new_tuple = tuple.__new__
 _RANGE_HELP = ("dates are limited to years 1900-2200 (SPEC §5): check this case's dates and the durations "
@@ -360,6 +363,11 @@ class Engine:
         mark, seq = len(output.out), output.emitted
         try:
             self._advance(case, t)
+            if output.emitted - seq > ACTION_LIMIT:
+                raise EngineError(f"more than {ACTION_LIMIT} actions at {self.clock.iso(t)}; the case stopped in "
+                                  f"state '{self.cp.states[case.state].name}'", case=case.id,
+                                  help="look for rules that fire together at one instant (many 'every' rules of "
+                                       "one state, say): a case sends a few actions at a time", code="action-limit")
             if output.pending:
                 output.place_pending(case)
         except ChainTooLong:

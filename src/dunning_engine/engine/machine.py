@@ -11,6 +11,7 @@ the new state's ``on_enter``, then arms the new state's timers and evaluates its
 from __future__ import annotations
 
 import datetime as _dt
+from bisect import insort
 from typing import TYPE_CHECKING
 
 from ..errors import EngineError
@@ -257,9 +258,12 @@ class Machine:
                 # if this very rule leaves for a state that may return (returns.py). The series counts
                 # from its first tick (its own time for the first occurrence).
                 occurrence = timer.occurrence
+                armed = len(timers)
                 self.arm(case, cr, t, None, occurrence + 1, base=time if occurrence == 1 else timer.base)
-                if len(timers) > 1:
-                    timers.sort(key=TIMER_ORDER)
+                if armed and len(timers) > armed:
+                    # put the next tick in its place: the others are in order (a sort per tick made a
+                    # state of many 'every' rules cost their number squared at each instant)
+                    insort(timers, timers.pop(), key=TIMER_ORDER)
             gen = case.gen
             if cr.expires is not None and t > self.expiry(time, cr.expires):
                 if case.trace is not None:

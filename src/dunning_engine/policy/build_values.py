@@ -29,6 +29,9 @@ MAX_ERRORS = 100
 """Errors reported for one policy at most (checking stops there; SPEC §12)."""
 
 
+
+MAX_NAME = 200  # characters in a name (state, rule, segment...): YAML keys past 1,024 do not read back
+
 class Checker:
     """Errors and value readers of the policy builder."""
 
@@ -99,6 +102,10 @@ class Checker:
     def name(self, node: Node | None, what: str, pattern: re.Pattern[str] = NAME) -> str | None:
         s = self.scalar(node, what)
         if s is None:
+            return None
+        if len(s.text) > MAX_NAME:
+            self.error(s, f"{what} is {len(s.text):,} characters long; a name has at most {MAX_NAME}",
+                       help="choose a shorter name", code="invalid-name")
             return None
         if not pattern.match(s.text):
             self.error(s, f"{what} '{s.text}' is not a valid name",

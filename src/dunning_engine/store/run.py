@@ -109,8 +109,9 @@ class StoreRun:
         self._invoices: list = []
         self._customers: list = []
         self._events: list = []
-        self._ids: dict[str, list[tuple[str, str]]] = {}  # case id -> (kind, record id) of records placed
-        self._loose_ids: list[tuple[str, str]] = []        # records that touched no case (customers)
+        # (kind, record id) of the records placed, by the customer whose batch carries them (None: the
+        # last transaction), decided when writing: a record's id is written with what it changed
+        self._placed: list[tuple[str, str, Any]] = []
         self._done = False
 
     # ------------------------------------------------------------------ binding
@@ -232,13 +233,8 @@ class StoreRun:
                 rep.rejected.append(e)
                 return
             rep.ingested += 1
-            if rid is None:
-                return
-            case = self._case_of(kind, record)
-            if case is None:
-                self._loose_ids.append((kind, rid))
-            else:
-                self._ids.setdefault(case, []).append((kind, rid))
+            if rid is not None:
+                self._placed.append((kind, rid, record))
 
         for rid, c in customers:
             place(engine.add_customer, "customer", rid, c)
@@ -249,23 +245,19 @@ class StoreRun:
             if ev.late:
                 rep.late += 1
 
-    def _case_of(self, kind: str, record) -> str | None:
-        """The case whose batch carries a record's id: the case it touched (a customer's first case)."""
+    def _customer_of(self, kind: str, record) -> str | None:
+        """The customer whose batch carries a record's id: the customer of the case it changed, or the
+        customer it names (its record, its customer events); None for the last transaction."""
         engine = self.engine
-        if kind == "invoice":
-            case = engine.invoice_case.get(record.id)
-            return case.id if case is not None else None
         if kind == "customer":
-            cases = engine.customer_cases.get(record.id)
-            return cases[0].id if cases else None
-        if record.type == "invoice_issued" and record.new_invoice is not None:
-            case = engine.invoice_case.get(record.new_invoice.id)
-        elif record.invoice is not None:
-            case = engine.invoice_case.get(record.invoice)
-        else:
-            cases = engine.customer_cases.get(record.customer or "")
-            case = cases[0] if cases else None
-        return case.id if case is not None else None
+            return record.id
+        invoice = record.id if kind == "invoice" else (
+            record.new_invoice.id if record.type == "invoice_issued" and record.new_invoice is not None
+            else record.invoice)
+        if invoice is not None:
+            case = engine.invoice_case.get(invoice)
+            return case.customer.id if case is not None else None
+        return record.customer
 
     # ------------------------------------------------------------------ writing back
     def _write(self, until_t: int, actions: list[dict]) -> None:
@@ -279,6 +271,10 @@ class StoreRun:
         groups: dict[str, list] = {}
         for case in engine.cases.values():
             groups.setdefault(case.customer.id, []).append(case)
+        ids_of: dict[str | None, list[tuple[str, str]]] = {}
+        for kind, rid, record in self._placed:
+            cust = self._customer_of(kind, record)
+            ids_of.setdefault(cust if cust in groups else None, []).append((kind, rid))
         names = [s.name for s in engine.cp.states]
         batch: list[str] = []
         count = 0
@@ -302,7 +298,7 @@ class StoreRun:
                         for _, a in by_case.get(case.id, ()):
                             outbox.append((a["key"], a["at"], _instant(engine, a["at"]), case.id, a["type"],
                                            dumps_record(a).decode("utf-8").rstrip("\n")))
-                        ids += self._ids.get(case.id, ())
+                    ids += ids_of.get(cust, ())
                 tx.put_cases(rows)
                 tx.put_invoices(pairs)
                 tx.put_customers([(c, json.dumps(encode_customer(engine.customers[c]), ensure_ascii=False,
@@ -335,7 +331,7 @@ class StoreRun:
             tx.put_customers([(c, json.dumps(encode_customer(cu), ensure_ascii=False, sort_keys=True))
                               for c, cu in engine.customers.items() if c not in known])
             for kind in ("customer", "invoice", "event"):
-                tx.add_record_ids(kind, [i for k, i in self._loose_ids if k == kind])
+                tx.add_record_ids(kind, [i for k, i in ids_of.get(None, ()) if k == kind])
             tx.set_meta(clock=until_t)
         self.report.cases_by_state = store.counts()["cases_by_state"]
 

@@ -86,21 +86,51 @@ def _timer_key(r: ir.Rule) -> tuple[str, int] | None:
 
 
 def timers(lint: Lint) -> None:
-    """DL004."""
+    """DL004. A finding about an ``any_state`` rule is reported once, for the first state it holds in,
+    with the number of other states it holds in: the same rule in every state would otherwise be a
+    finding per state (a policy of 3,000 states and 3,000 such rules: nine million lines)."""
     bounds = entry_bounds(lint)
+    keys: dict[int, tuple[str, int] | None] = {}
+
+    def key(r: ir.Rule) -> tuple[str, int] | None:
+        k = keys.get(id(r), False)
+        if k is False:
+            k = keys[id(r)] = _timer_key(r)
+        return k  # type: ignore[return-value]
+
+    shared: dict[tuple[str, int], list] = {}  # (what, id(rule)) -> [first finding's add() arguments, count]
+
+    def add(r: ir.Rule, what: str, args: tuple, kw: dict) -> None:
+        if id(r) not in lint.shared_ids:
+            lint.add(*args, **kw)
+            return
+        found = shared.get((what, id(r)))
+        if found is None:
+            shared[(what, id(r))] = [args, kw, 1]
+        else:
+            found[2] += 1
+
     for s in lint.live:
         rules = lint.rules_of(s)
-        reported = _late_timers(lint, s, rules, bounds.get(s.name))
-        _preempted_timers(lint, s, rules, reported)
+        reported = _late_timers(s, rules, bounds.get(s.name), key, add)
+        _preempted_timers(lint, s, rules, reported, key, add)
+    for args, kw, count in shared.values():
+        message, *rest = args
+        if count > 1:
+            head, _, tail = message.partition(": ")
+            message = f"{head} (and in {count - 1} other state{'s' if count > 2 else ''}): {tail}"
+        lint.add(message, *rest, **kw)
 
 
-def _late_timers(lint: Lint, s: ir.State, rules: tuple[ir.Rule, ...], entry: Bound | None) -> set[str]:
+def _late_timers(s: ir.State, rules: tuple[ir.Rule, ...], entry: Bound | None, key, add) -> set[str]:
     """``at`` timers always past when ``s`` is entered; the names of their rules."""
     reported: set[str] = set()
+    if entry is None:
+        return reported
     for r in rules:
-        if not isinstance(r.trigger, ir.At) or entry is None:
+        if not isinstance(r.trigger, ir.At):
             continue
-        a = anchored(r.trigger.expr)
+        a = key(r)
         if a is None or a[0] not in entry or a[1] >= entry[a[0]]:
             continue
         late = entry[a[0]] - a[1]
@@ -109,24 +139,25 @@ def _late_timers(lint: Lint, s: ir.State, rules: tuple[ir.Rule, ...], entry: Bou
         exp = r.expires.fixed_days if r.expires is not None else None
         reported.add(r.name)
         if exp is not None and late > exp:
-            lint.add(f"timer 'at {at_text}' of rule '{r.name}' never fires: state '{s.name}' is "
-                     f"entered at {first} at the earliest, {late} day(s) late, and 'expires: {r.expires}' "
-                     "drops it", expr_loc(r.trigger.expr) or r.location,
-                     "move the rule to a state that is active at that time, or remove it", code="DL004")
+            add(r, "late", (f"timer 'at {at_text}' of rule '{r.name}' never fires: state '{s.name}' is "
+                            f"entered at {first} at the earliest, {late} day(s) late, and 'expires: {r.expires}' "
+                            "drops it", expr_loc(r.trigger.expr) or r.location,
+                            "move the rule to a state that is active at that time, or remove it"),
+                {"code": "DL004"})
         else:
-            lint.add(f"timer 'at {at_text}' of rule '{r.name}' is always late: state '{s.name}' is "
-                     f"entered at {first} at the earliest, so it fires at entry (catch-up), not at its time",
-                     expr_loc(r.trigger.expr) or r.location,
-                     "move the rule to the state that is active at that time, or add 'expires:' to drop it",
-                     code="DL004")
+            add(r, "late", (f"timer 'at {at_text}' of rule '{r.name}' is always late: state '{s.name}' is "
+                            f"entered at {first} at the earliest, so it fires at entry (catch-up), not at its time",
+                            expr_loc(r.trigger.expr) or r.location,
+                            "move the rule to the state that is active at that time, or add 'expires:' to drop it"),
+                {"code": "DL004"})
     return reported
 
 
-def _preempted_timers(lint: Lint, s: ir.State, rules: tuple[ir.Rule, ...], reported: set[str]) -> None:
+def _preempted_timers(lint: Lint, s: ir.State, rules: tuple[ir.Rule, ...], reported: set[str], key, add) -> None:
     """Timers pre-empted by an earlier unguarded timer with a goto (not those already reported)."""
     # Two any_state rules are not compared (a finding of every state): an any_state r1 is compared
     # with the state's own rules only, so the cost is the rules times the state's own ones.
-    keys = [_timer_key(r) for r in rules]
+    keys = [key(r) for r in rules]
     shared = lint.shared_ids
     own = [j for j, r in enumerate(rules) if id(r) not in shared]
     everything = range(len(rules))
@@ -140,7 +171,8 @@ def _preempted_timers(lint: Lint, s: ir.State, rules: tuple[ir.Rule, ...], repor
                 continue
             if k2[1] > k1[1] or (k2[1] == k1[1] and j > i and not same_trigger(r1, r2)):
                 reported.add(r2.name)
-                lint.add(f"timer '{describe_trigger(r2)}' of rule '{r2.name}' never fires in state "
-                         f"'{s.name}': rule '{r1.name}' ({describe_trigger(r1)}, no guard) always leaves "
-                         f"for '{r1.goto}' first",
-                         r2.location, f"move '{r2.name}' to the state '{r1.goto}', or guard '{r1.name}'", code="DL004")
+                add(r2, "preempted", (f"timer '{describe_trigger(r2)}' of rule '{r2.name}' never fires in state "
+                                      f"'{s.name}': rule '{r1.name}' ({describe_trigger(r1)}, no guard) always "
+                                      f"leaves for '{r1.goto}' first", r2.location,
+                                      f"move '{r2.name}' to the state '{r1.goto}', or guard '{r1.name}'"),
+                    {"code": "DL004"})

@@ -249,7 +249,9 @@ def _policy_case(case: Case, folder: Path, state: dict) -> Outcome | None:
     _stage(state, "load")
     policy = load_policy(Path(name)) if case.via == "path" else load_policy_text(data)
     state["loaded"] = True
-    for table in policy.rates:
+    # A policy given as text has no folder and reads no file (its file tables are refused when it
+    # runs), so only a policy loaded from its path can break the confinement.
+    for table in policy.rates if case.via == "path" else ():
         problem = table.path is not None and _rate_path_problem(table.path, folder)
         if problem:
             return _oracle("load", "RatePathAccepted", f"rates: {problem}", repr(table.path), state["started"])
