@@ -213,7 +213,7 @@ def _marks(name: str) -> list:
 @pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in CASES])
 def test_hostile_reproducer_ends_in_the_projects_own_error(name):
     case = load_case(CORPUS / name)
-    outcome = check_case(case, time_limit=5, memory_mb=1024)
+    outcome = check_case(case, time_limit=10, memory_mb=1024)  # the fuzz run's own limits
     assert outcome.status != "finding", (
         f"{outcome.signature} (stage {outcome.stage}): {outcome.message}\n{outcome.traceback}\n"
         f"reproduce: cd {CORPUS / name / 'input'} && {case.command()}")
