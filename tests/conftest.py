@@ -47,3 +47,20 @@ def timeline(result, *fields):
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """A PostgreSQL server for this test session (tests/pg_server.py): skipped, with the reason, when
+    none can be started; a failure under CI=true."""
+    from pg_server import postgres_server
+
+    yield from postgres_server()
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url):
+    """A new empty database on the session's PostgreSQL server."""
+    from pg_server import new_database
+
+    return new_database(postgres_server_url)

@@ -10,15 +10,17 @@ __all__ = ["open_store", "StoreError", "StoreLocked", "Meta", "CaseRow", "SCHEMA
 
 def open_store(url: str):
     """The store a URL names: a path or ``sqlite:///PATH`` (``sqlite:////abs/path``), created on first
-    use. Raises :class:`StoreError` for what cannot be a store."""
+    use, or ``postgresql://USER@HOST:PORT/DATABASE``. Raises :class:`StoreError` for what cannot be a
+    store."""
     from .sqlite import SQLiteStore
 
     text = str(url)
     if text.startswith("sqlite:///"):
         return SQLiteStore(text[len("sqlite:///"):])
     if text.startswith(("postgresql://", "postgres://")):
-        raise StoreError("PostgreSQL stores are not available in this version yet",
-                         help="use an SQLite store: a path or sqlite:///PATH (docs/store.md)")
+        from .postgres import PostgresStore
+
+        return PostgresStore(text)
     if "://" in text:
         raise StoreError(f"unknown store URL '{text}'", help="give a path, sqlite:///PATH or postgresql://...")
     return SQLiteStore(text)

@@ -291,7 +291,7 @@ class StoreRun:
                     for case in groups[cust]:
                         doc = encode_case(engine, case, deferred.get(case.id, []))
                         wake = engine_next(case)
-                        final = bool(case.failed or case.closed or (case.state >= 0 and engine.cp.states[case.state].final))
+                        final = int(bool(case.failed or case.closed or (case.state >= 0 and engine.cp.states[case.state].final)))
                         rows.append((case.id, cust, names[case.state] if case.state >= 0 else None, final,
                                      None if final else wake, json.dumps(doc, ensure_ascii=False, sort_keys=True)))
                         pairs += [(inv, case.id) for inv in case.ledgers] + [(inv, case.id) for inv in case.joining or ()]
