@@ -95,7 +95,7 @@ def test_format_means_text_or_json_wherever_it_is_offered():
                 assert p.default == p.type.choices[0]
     assert offered.pop("graph") == ["mermaid", "dot"]
     assert offered.pop("test") == ["text", "json", "junit"]  # JUnit XML for CI systems, kept
-    assert offered == {name: ["text", "json"] for name in ("check", "explain", "fmt", "lint", "run", "validate")}
+    assert offered == {name: ["text", "json"] for name in ("check", "explain", "fmt", "lint", "outbox", "run", "validate")}
 
 
 @pytest.mark.parametrize("args", [

@@ -315,6 +315,10 @@ def _register_tools() -> None:
         command = getattr(tools, name, None)
         if command is not None:
             cli.add_command(command)
+    from . import store
+
+    cli.add_command(store.migrate)
+    cli.add_command(store.outbox)
     __import__(f"{__package__}.testing", fromlist=["register"]).register(cli)  # test, check, lint (issue 7)
 
 

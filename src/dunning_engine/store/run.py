@@ -24,7 +24,7 @@ from ..engine.snapshot import (SNAPSHOT_VERSION, decode_case, decode_customer, d
 from ..errors import PolicyError, RecordError
 from ..policy import ir
 
-__all__ = ["StoreRun", "RunReport", "policy_hash", "record_id"]
+__all__ = ["StoreRun", "RunReport", "Migration", "policy_hash", "record_id", "run_with_store"]
 
 BATCH = 500  # cases per transaction
 
@@ -46,6 +46,22 @@ def record_id(kind: str, record: Any, seen: dict[str, int]) -> str:
     digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()[:32]
     n = seen[digest] = seen.get(digest, 0) + 1
     return f"#{digest}/{n}"
+
+
+@dataclass
+class Migration:
+    """What ``dunning migrate`` did (or would do): cases by (old state, new state), the instant, and the
+    actions that fired at it."""
+
+    moves: dict[tuple[str | None, str | None], int]
+    at: str
+    actions: list[dict]
+
+    def lines(self) -> list[str]:
+        out = [f"migration at {self.at}:"]
+        out += [f"  {old or '(not started)'} -> {new or '(not started)'}: {n} case(s)" for (old, new), n in self.moves.items()]
+        out.append(f"  {len(self.actions)} action(s) at the migration instant")
+        return out
 
 
 @dataclass
@@ -90,10 +106,10 @@ class StoreRun:
     ``dunning migrate``)."""
 
     def __init__(self, store: Any, policy: ir.Policy, *, explain: bool = False, lock_timeout: float = 30.0,
-                 batch: int = BATCH) -> None:
+                 batch: int = BATCH, migrating: bool = False) -> None:
         from ..io.rates import install_rates
 
-        self.store, self.policy, self.batch = store, policy, batch
+        self.store, self.policy, self.batch, self.migrating = store, policy, batch, migrating
         self._lock = store.lock(lock_timeout)
         self._lock.__enter__()
         try:
@@ -124,6 +140,11 @@ class StoreRun:
         if meta.policy_id != p.id:
             raise PolicyError(f"the store holds cases of policy '{meta.policy_id}', not '{p.id}'",
                               help="use the store of this policy, or a new store", code="store-policy")
+        if self.migrating:
+            if meta.policy_version == p.version and meta.policy_hash == digest:
+                raise PolicyError(f"the store already runs version {p.version} of policy '{p.id}'",
+                                  help="migrate to another version of the policy", code="store-version")
+            return meta.clock
         if meta.policy_version != p.version or meta.policy_hash != digest:
             same = meta.policy_version == p.version
             raise PolicyError(
@@ -332,8 +353,63 @@ class StoreRun:
                               for c, cu in engine.customers.items() if c not in known])
             for kind in ("customer", "invoice", "event"):
                 tx.add_record_ids(kind, [i for k, i in ids_of.get(None, ()) if k == kind])
-            tx.set_meta(clock=until_t)
+            p = self.policy
+            tx.set_meta(clock=until_t, policy=(p.id, p.version, policy_hash(p)) if self.migrating else None)
         self.report.cases_by_state = store.counts()["cases_by_state"]
+
+    # ------------------------------------------------------------------ migration
+    def migrate(self, mapping: dict[str, str], at: Any = None, catch_up: bool = False,
+                dry_run: bool = False) -> Migration:
+        """``dunning migrate``: every case moves to this (new) version of the policy at ``at`` (default:
+        the store's clock), into the state of the same name or the one ``mapping`` names; the actions
+        that fire at that instant are written (``dry_run``: only reported)."""
+        from ..engine.migrate import migrated_case
+        from ..run import bound
+
+        if self._done:
+            raise RuntimeError("a StoreRun advances once; open another for the next run")
+        self._done = True
+        engine, store, p = self.engine, self.store, self.policy
+        names = {s.name for s in p.states}
+        bad_targets = sorted(v for v in mapping.values() if v not in names)
+        if bad_targets:
+            raise PolicyError(f"--map names state(s) the new version does not have: {', '.join(bad_targets)}",
+                              help=f"states of version {p.version}: {', '.join(sorted(names))}", code="store-version")
+        rows = list(store.all_cases())
+        held = sorted({r.state for r in rows if r.state is not None})
+        missing = [s for s in held if s not in names and s not in mapping]
+        if missing:
+            raise PolicyError(f"version {p.version} of '{p.id}' has no state {', '.join(repr(s) for s in missing)}, "
+                              "which cases are in", help="say where they go: --map OLD=NEW for each", code="store-version")
+        full = {s: mapping.get(s, s) for s in held}
+        t = self.clock if at is None else bound(at, engine.clock.tz, end=False)
+        if t is None:
+            raise PolicyError("the store has no clock yet (no run)", help="run once before migrating",
+                              code="before-store-clock")
+        if self.clock is not None and t < self.clock:
+            raise PolicyError(f"--at {engine.clock.iso(t)} is before the store's clock ({engine.clock.iso(self.clock)})",
+                              help="a migration happens at or after the store's clock", code="before-store-clock")
+        people = sorted({r.customer for r in rows})
+        for cid, text in store.customers(people).items():
+            engine.customers[cid] = decode_customer(json.loads(text))
+        if engine.contact is not None:
+            for cid, text in store.contact(people).items():
+                engine.contact.restore(cid, json.loads(text))
+        for cid, texts in store.pending_events(people).items():
+            engine.wait_for_customer(cid, [decode_event(json.loads(x)) for x in texts])
+        moves: dict[tuple[str | None, str | None], int] = {}
+        for row in rows:
+            case, deferred = migrated_case(engine, json.loads(row.snapshot), full, t, catch_up,
+                                           engine._customer(row.customer))
+            engine.adopt(case, deferred)
+            to = p.states[case.state].name if case.state >= 0 else None
+            moves[(row.state, to)] = moves.get((row.state, to), 0) + 1
+        actions = list(engine.run(t))
+        self.report.actions, self.report.failed, self.report.loaded = actions, list(engine.errors), len(rows)
+        if not dry_run:
+            self._write(t, actions)
+        return Migration(moves=dict(sorted(moves.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))),
+                         at=engine.clock.iso(t), actions=actions)
 
     def close(self) -> None:
         self._lock.__exit__(None, None, None)

@@ -87,8 +87,11 @@ class _Writer:
         self.s._many("INSERT INTO outbox (key, at, at_instant, case_id, type, record, created_at, updated_at) "
                      "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING", [(*r, self.now, self.now) for r in rows])
 
-    def set_meta(self, *, clock: int | None) -> None:
+    def set_meta(self, *, clock: int | None, policy: tuple[str, int, str] | None = None) -> None:
+        """The store's clock; with ``policy`` (id, version, hash), the version it is bound to (a migration)."""
         self.s._run("UPDATE meta SET clock = ?, updated_at = ?", (clock, self.now))
+        if policy is not None:
+            self.s._run("UPDATE meta SET policy_id = ?, policy_version = ?, policy_hash = ?", policy)
 
 
 class SQLStore:

@@ -205,6 +205,7 @@ def run_fuzz(*, policies: int = 20_000, records: int = 2_000, seed: int = 0, wor
             _save(report, Path(out), pool, shrink_budget, hang_shrink_budget, progress)
     report.seconds = time.monotonic() - started
     if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)  # (a run without findings has not made it yet)
         (Path(out) / "summary.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
         (Path(out) / "summary.txt").write_text(report.table() + "\n", encoding="utf-8")
     return report
