@@ -203,8 +203,10 @@ def run(policy, invoices, customers, events, store, lock_timeout, until, since, 
     skipped; the rest is processed. A one-line summary (cases by state,
     actions by type, records rejected) ends the run on stderr, unless -q.
     With --format json, the report on stderr is one JSON document instead
-    (standard output holds the actions). Exit 1 when a record was rejected,
-    a case failed or an output cannot be written.
+    (standard output holds the actions). With --store, the run goes on from
+    the store's clock and the new actions go to its outbox (and to --out when
+    given): docs/store.md. Exit 1 when a record was rejected, a case failed,
+    an output cannot be written or the store cannot be used.
     """
     from ..run import run_files
 

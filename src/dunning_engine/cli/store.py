@@ -30,14 +30,17 @@ def _mapping(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--at", metavar="T", help="The migration instant (default: the store's clock; a date means 00:00 local).")
 @click.option("--catch-up", is_flag=True, help="Timers whose time has passed fire at the migration instant (default: dropped).")
 @click.option("--dry-run", is_flag=True, help="Print where the cases would go and the actions that would fire; change nothing.")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True, metavar="SECONDS")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for a run on the store to end.")
 def migrate(policy, url, maps, at, catch_up, dry_run, lock_timeout) -> None:
     """Move a store's cases to another version of its policy (docs/store.md).
 
     Every case goes to the state of the same name (or the one --map names),
     keeping its entry time, ledgers, counters and contact bookings; the new
     version's timers of that state are armed at the migration instant. New
-    actions carry the new version in their key.
+    actions carry the new version in their key. Exit 1 when the store or the
+    policy cannot be used (another policy, a state with nowhere to go) or a
+    case failed.
     """
     from pathlib import Path
 
@@ -69,7 +72,10 @@ def migrate(policy, url, maps, at, catch_up, dry_run, lock_timeout) -> None:
 @format_option(help="text: one row per line; json: one document (docs/cli.md) whose 'rows' hold each action with "
                     "its delivery columns.")
 def outbox(url, status, limit, fmt) -> None:
-    """List a store's outbox in order (instant, case, emission), with delivery status."""
+    """List a store's outbox in order (instant, case, emission), with delivery status.
+
+    Exit 1 when the store cannot be opened.
+    """
     import json
 
     from ..store import open_store
