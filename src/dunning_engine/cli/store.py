@@ -72,7 +72,7 @@ def migrate(policy, url, maps, at, catch_up, dry_run, lock_timeout) -> None:
 @format_option(help="text: one row per line; json: one document (docs/cli.md) whose 'rows' hold each action with "
                     "its delivery columns.")
 def outbox(url, status, limit, fmt) -> None:
-    """List a store's outbox in order (instant, case, emission), with delivery status.
+    """List a store's outbox in order, with each action's delivery status.
 
     Exit 1 when the store cannot be opened.
     """
