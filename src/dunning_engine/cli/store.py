@@ -69,8 +69,8 @@ def migrate(policy, url, maps, at, catch_up, dry_run, lock_timeout) -> None:
 @click.option("--status", type=click.Choice(["pending", "delivered", "failed", "retry", "dead", "no_address", "bounced"]),
               help="Only rows of this delivery status.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
-@format_option(help="text: one row per line; json: one document (docs/cli.md) whose 'rows' hold each action with "
-                    "its delivery columns.")
+@format_option(help="Text: one row per line; json: one document (docs/cli.md) whose 'rows' hold each action "
+                    "with its delivery columns.")
 def outbox(url, status, limit, fmt) -> None:
     """List a store's outbox in order, with each action's delivery status.
 
