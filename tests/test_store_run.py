@@ -88,6 +88,10 @@ def test_runs_split_by_day_equal_one_run(tmp_path, name):
     assert actions == [dumps_record(a) for a in one.actions]
     assert store_states(url, policy) == one.states
     with open_store(url) as store:  # every action once in the outbox, in order
+        by_state: dict[str, int] = {}
+        for st in one.states:
+            by_state[st["state"] or "(not started)"] = by_state.get(st["state"] or "(not started)", 0) + 1
+        assert store.counts()["cases_by_state"] == dict(sorted(by_state.items()))  # kept as cases move
         rows = store.outbox()
         assert [r["record"] + "\n" for r in rows] == [a.decode() for a in actions]
         assert len({r["key"] for r in rows}) == len(rows)

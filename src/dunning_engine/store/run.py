@@ -26,7 +26,8 @@ from ..policy import ir
 
 __all__ = ["StoreRun", "RunReport", "Migration", "policy_hash", "record_id", "run_with_store"]
 
-BATCH = 500  # cases per transaction
+NOT_STARTED = "(not started)"
+BATCH = 2000  # cases per transaction
 
 
 def policy_hash(policy: ir.Policy) -> str:
@@ -129,6 +130,7 @@ class StoreRun:
         # last transaction), decided when writing: a record's id is written with what it changed
         self._placed: list[tuple[str, str, Any]] = []
         self._done = False
+        self._was: dict[str, str] = {}  # the state of each loaded case as stored (a summary's counts)
 
     # ------------------------------------------------------------------ binding
     def _bind(self) -> int | None:
@@ -228,6 +230,7 @@ class StoreRun:
         for row in store.cases_of_customers(sorted(cust_ids)):
             wanted.setdefault(row.id, row)
         docs = {cid: json.loads(row.snapshot) for cid, row in wanted.items()}
+        self._was = {cid: row.state or NOT_STARTED for cid, row in wanted.items()}
         people = {d["customer"] for d in docs.values()} | cust_ids | {inv.customer for _, inv in invoices}
         for cid, text in store.customers(sorted(people)).items():
             engine.customers[cid] = decode_customer(json.loads(text))
@@ -305,6 +308,7 @@ class StoreRun:
                 return
             with store.transaction() as tx:
                 rows: list[tuple] = []
+                moved: dict[str, int] = {}
                 pairs: list[tuple[str, str]] = []
                 outbox: list[tuple] = []
                 ids: list[tuple[str, str]] = []
@@ -313,14 +317,20 @@ class StoreRun:
                         doc = encode_case(engine, case, deferred.get(case.id, []))
                         wake = engine_next(case)
                         final = int(bool(case.failed or case.closed or (case.state >= 0 and engine.cp.states[case.state].final)))
-                        rows.append((case.id, cust, names[case.state] if case.state >= 0 else None, final,
-                                     None if final else wake, json.dumps(doc, ensure_ascii=False, sort_keys=True)))
+                        state = names[case.state] if case.state >= 0 else None
+                        rows.append((case.id, cust, state, final, None if final else wake,
+                                     json.dumps(doc, ensure_ascii=False, sort_keys=True)))
+                        was = self._was.get(case.id)
+                        if was is not None:
+                            moved[was] = moved.get(was, 0) - 1
+                        moved[state or NOT_STARTED] = moved.get(state or NOT_STARTED, 0) + 1
                         pairs += [(inv, case.id) for inv in case.ledgers] + [(inv, case.id) for inv in case.joining or ()]
                         for _, a in by_case.get(case.id, ()):
                             outbox.append((a["key"], a["at"], _instant(engine, a["at"]), case.id, a["type"],
                                            dumps_record(a).decode("utf-8").rstrip("\n")))
                     ids += ids_of.get(cust, ())
                 tx.put_cases(rows)
+                tx.count_states(moved)
                 tx.put_invoices(pairs)
                 tx.put_customers([(c, json.dumps(encode_customer(engine.customers[c]), ensure_ascii=False,
                                                   sort_keys=True)) for c in customers])
@@ -376,6 +386,7 @@ class StoreRun:
             raise PolicyError(f"--map names state(s) the new version does not have: {', '.join(bad_targets)}",
                               help=f"states of version {p.version}: {', '.join(sorted(names))}", code="store-version")
         rows = list(store.all_cases())
+        self._was = {row.id: row.state or NOT_STARTED for row in rows}
         held = sorted({r.state for r in rows if r.state is not None})
         missing = [s for s in held if s not in names and s not in mapping]
         if missing:

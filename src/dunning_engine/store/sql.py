@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS cases (
     next_wake {int}, snapshot TEXT NOT NULL, updated_at {real} NOT NULL);
 CREATE INDEX IF NOT EXISTS cases_customer ON cases (customer);
 CREATE INDEX IF NOT EXISTS cases_due ON cases (next_wake) WHERE final = 0;
+CREATE TABLE IF NOT EXISTS state_counts (state TEXT PRIMARY KEY, n {int} NOT NULL);
 CREATE TABLE IF NOT EXISTS invoices (id TEXT PRIMARY KEY, case_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS customers (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS record_ids (kind TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (kind, id));
@@ -86,6 +87,13 @@ class _Writer:
         (a run started again after a crash never writes a key twice)."""
         self.s._many("INSERT INTO outbox (key, at, at_instant, case_id, type, record, created_at, updated_at) "
                      "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING", [(*r, self.now, self.now) for r in rows])
+
+    def count_states(self, delta: dict[str, int]) -> None:
+        """Cases moved between states (``(not started)`` for none): the counts a summary prints,
+        kept in the same transaction as the cases, so that no run counts the whole store."""
+        rows = [(state, n) for state, n in sorted(delta.items()) if n]
+        self.s._many("INSERT INTO state_counts (state, n) VALUES (?, ?) "
+                     "ON CONFLICT (state) DO UPDATE SET n = state_counts.n + excluded.n", rows)
 
     def set_meta(self, *, clock: int | None, policy: tuple[str, int, str] | None = None) -> None:
         """The store's clock; with ``policy`` (id, version, hash), the version it is bound to (a migration)."""
@@ -171,15 +179,11 @@ class SQLStore:
 
     # ------------------------------------------------------------------ reads
     def due_cases(self, until: int, batch: int = 1000) -> Iterator[list[CaseRow]]:
-        """Cases not final whose next wake is at or before ``until``, by id, ``batch`` at a time."""
-        last = ""
-        while True:
-            rows = self._run(f"SELECT {_CASE_COLUMNS} FROM cases WHERE final = 0 AND next_wake <= ? AND id > ? "
-                             "ORDER BY id LIMIT ?", (until, last, batch))
-            if not rows:
-                return
-            yield [CaseRow(*r) for r in rows]
-            last = rows[-1][0]
+        """Cases not final whose next wake is at or before ``until`` (the due index), ``batch`` at a
+        time, in no particular order."""
+        rows = self._run(f"SELECT {_CASE_COLUMNS} FROM cases WHERE final = 0 AND next_wake <= ?", (until,))
+        for i in range(0, len(rows), batch):
+            yield [CaseRow(*r) for r in rows[i:i + batch]]
 
     def _in(self, sql: str, ids: Iterable[str], *before: Any) -> list[tuple]:
         out: list[tuple] = []
@@ -239,7 +243,7 @@ class SQLStore:
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Cases by state and outbox rows by status."""
-        states = dict(self._run("SELECT COALESCE(state, '(not started)'), COUNT(*) FROM cases GROUP BY 1 ORDER BY 1"))
+        states = dict(self._run("SELECT state, n FROM state_counts WHERE n <> 0 ORDER BY state"))
         outbox = dict(self._run("SELECT status, COUNT(*) FROM outbox GROUP BY 1 ORDER BY 1"))
         return {"cases_by_state": states, "outbox_by_status": outbox}
 
