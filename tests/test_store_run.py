@@ -272,3 +272,66 @@ def test_the_week_example_runs_day_by_day(tmp_path):
     assert lines[-1].startswith("2026-03-08: 0 ingested") and "paid 1" in lines[-1]
     with open_store(str(tmp_path / "w.db")) as store:
         assert store.outbox(status="pending") == [] and len(store.outbox(status="delivered")) == 3
+
+
+def test_a_late_payment_counts_for_interest_from_its_own_day(tmp_path):
+    """Applied at the store's clock, a late payment still stops interest from the day it was made: the
+    interest posted later is what it would have been with the payment on time (SPEC §8)."""
+    text = """policy: interest_demo
+currency: CLP
+timezone: America/Santiago
+states:
+  open:
+    initial: true
+    rules:
+      - at: due + 60 days
+        do: [{interest: {annual_rate: 36%}}]
+      - when: balance <= 0
+        goto: paid
+  paid:
+    final: true
+"""
+    from dunning_engine import load_policy_text
+
+    policy = load_policy_text(text, format="yaml")
+    inv = {"id": "A1", "customer": "C1", "amount": "1000000", "issued": "2026-01-01", "due": "2026-01-31"}
+    pay = {"type": "payment", "at": "2026-02-15T10:00:00", "invoice": "A1", "amount": "400000", "id": "P1"}
+    on_time = simulate(policy, invoices=[inv], events=[pay], until="2026-04-30")
+    url = str(tmp_path / "s.db")
+    with open_store(url) as store, StoreRun(store, policy) as run:
+        run.ingest(invoices=[inv])
+        run.advance("2026-03-20")
+    with open_store(url) as store, StoreRun(store, policy) as run:
+        run.ingest(events=[pay])
+        rep = run.advance("2026-04-30")
+    assert rep.late == 1
+    interest = [a["amount"] for a in rep.actions if a["type"] == "interest"]
+    expected = [a["amount"] for a in on_time.actions if a["type"] == "interest"]
+    assert interest == expected and expected  # 36%/year on 1,000,000 for 15 days, then on 600,000
+
+
+def test_an_action_of_a_late_event_says_late_in_its_explanation(tmp_path):
+    from dunning_engine import load_policy_text
+
+    policy = load_policy_text("""policy: p
+currency: CLP
+states:
+  open:
+    initial: true
+    rules:
+      - at: due
+        do: [{remind: {template: due_today}}]
+      - on: payment_failed
+        do: [{remind: {template: card_declined}}]
+""", format="yaml")
+    url = str(tmp_path / "s.db")
+    inv = {"id": "A1", "customer": "C1", "amount": "100000", "issued": "2026-01-01", "due": "2026-02-15"}
+    with open_store(url) as store, StoreRun(store, policy, explain=True) as run:
+        run.ingest(invoices=[inv])
+        run.advance("2026-02-10")
+    failed = {"type": "payment_failed", "at": "2026-02-05T10:00:00", "invoice": "A1", "reason": "declined", "id": "F1"}
+    with open_store(url) as store, StoreRun(store, policy, explain=True) as run:
+        run.ingest(events=[failed])
+        rep = run.advance("2026-02-20")
+    assert [(a["params"]["template"], a["explain"].get("late")) for a in rep.actions] == [
+        ("card_declined", True), ("due_today", None)]

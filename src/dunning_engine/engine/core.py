@@ -441,6 +441,8 @@ class Engine:
         """Take over ``case`` rebuilt from a snapshot (``engine.snapshot.decode_case``), with the
         records the contact rules deferred (``(at, record)``, in emission order), and schedule it."""
         self.cases[case.id] = case
+        if self.explain and case.trace is None:
+            case.trace = []  # explanations start again in each run (a snapshot keeps none)
         self.customers.setdefault(case.customer.id, case.customer)
         for invoice_id in case.ledgers:
             self.invoice_case[invoice_id] = case

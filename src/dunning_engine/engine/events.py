@@ -120,6 +120,7 @@ class EventHandler:
     def _money_in(self, case: Case, led: Ledger, ev: Event, amount: Decimal, t: int) -> None:
         """A payment or a credit note on ``led``."""
         day = self.clock.date(t)
+        before = (led.principal, led.balance) if ev.late else None
         if ev.type == "payment":
             if self._discount_applies(case, led, amount, t):
                 self._apply_discount(case, led, t)
@@ -131,6 +132,9 @@ class EventHandler:
                 p.paid += amount
         else:
             led.credit(amount, self.cp.allocation, day)
+        if before is not None:
+            # a late record (a store run): applied at the clock, but interest counts from its own day
+            led.backdate(self.clock.date(int(ev.at.timestamp())), day, *before)
         # payments and credit notes count toward an offered or accepted plan (docs/decisions.md)
         if case.plan is not None:
             case.plan.pay(amount)

@@ -48,7 +48,10 @@ def rule_explanation(cr: CRule, ctx: Ctx) -> dict[str, Any]:
         f"not ({cr.unless.canonical})" if cr.unless is not None else None,
     ])) or None
     exprs = [cr.when, cr.unless, cr.expr, cr.starting]
-    return {"trigger": trig, "guard": guard, "values": values(exprs, ctx)}
+    out = {"trigger": trig, "guard": guard, "values": values(exprs, ctx)}
+    if ctx.event is not None and ctx.event.late:
+        out["late"] = True  # a store run applied the event at its clock, after its own time (SPEC §8)
+    return out
 
 
 def why_not(cr: CRule, ctx: Ctx) -> dict[str, Any]:

@@ -247,6 +247,32 @@ class Ledger:
         periods.append((frm, to, (to - frm).days, base))
         return periods
 
+    def backdate(self, day: _dt.date, applied: _dt.date, principal_before: Decimal, balance_before: Decimal) -> None:
+        """A change applied on ``applied`` that took effect on ``day`` (a late payment, SPEC §8): the
+        bases interest accrues on from ``day`` (never before the last posting) up to ``applied`` move by
+        what it changed. ``principal_before`` and ``balance_before``: the ledger before the change."""
+        hist = self.history
+        if hist is None:
+            return
+        day = max(day, self.interest_from or self.invoice.due)
+        if day >= applied:
+            return
+        dp, db = principal_before - self.principal, balance_before - self.balance
+        if not dp and not db:
+            return
+        out = [e if e.day < day or e.day >= applied
+               else BaseAt(e.day, max(e.principal - dp, ZERO), max(e.balance - db, ZERO)) for e in hist]
+        if all(e.day != day for e in hist):  # the base from that day on, moved: a new entry
+            base = max((e for e in hist if e.day < day), key=lambda e: e.day, default=None)
+            out.append(self._moved(base, day, dp, db))
+            out.sort(key=lambda e: e.day)
+        self.history = out
+
+    def _moved(self, base: BaseAt | None, day: _dt.date, dp: Decimal, db: Decimal) -> BaseAt:
+        principal = base.principal if base is not None else max(self.amount, ZERO)
+        balance = base.balance if base is not None else max(self.amount, ZERO)
+        return BaseAt(day, max(principal - dp, ZERO), max(balance - db, ZERO))
+
     def posted(self, day: _dt.date) -> None:
         """Interest was posted up to ``day``: the next accrual starts there."""
         self.interest_from = day
