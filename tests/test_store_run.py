@@ -16,12 +16,10 @@ from pathlib import Path
 import pytest
 
 from dunning_engine import load_policy, simulate
-from dunning_engine.engine.core import Engine
-from dunning_engine.engine.snapshot import decode_case, decode_customer
 from dunning_engine.errors import PolicyError
 from dunning_engine.io.writers import dumps_record
 from dunning_engine.store import StoreLocked, open_store
-from dunning_engine.store.run import StoreRun
+from dunning_engine.store.run import StoreRun, stored_states
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = sorted(p.name for p in (ROOT / "policies").glob("*.yaml"))
@@ -55,16 +53,10 @@ def windows(cuts=CUTS):
 
 
 def store_states(url: str, policy) -> list[dict]:
-    """The states of every case in the store, as ``--states`` writes them."""
-    engine = Engine(policy)
+    """The states of every case in the store, as ``--states`` writes them (in chunks of 7 cases, so
+    that the chunking is exercised)."""
     with open_store(url) as store:
-        rows = list(store.all_cases())
-        for cid, text in store.customers(sorted({r.customer for r in rows})).items():
-            engine.customers[cid] = decode_customer(json.loads(text))
-        for row in rows:
-            case, deferred = decode_case(engine, json.loads(row.snapshot), engine._customer(row.customer))
-            engine.adopt(case, deferred)
-    return engine.case_states()
+        return list(stored_states(store, policy, chunk=7))
 
 
 def run_windows(url: str, policy, wins) -> list[bytes]:
@@ -152,8 +144,10 @@ def test_the_cli_runs_on_a_store_and_says_what_it_did(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stderr.startswith("20 ingested; 0 skipped; 0 late; 0 rejected; ")
     assert (tmp_path / "a.jsonl").read_text().count("\n") > 20
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd + ["--states", str(tmp_path / "states.jsonl")], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout == "" and r.stderr.startswith("0 ingested; 20 skipped;")
+    states = [json.loads(line) for line in (tmp_path / "states.jsonl").read_text().splitlines()]
+    assert [s["case"] for s in states] == sorted(r["id"] for r in INVOICES[:20])
     r = subprocess.run(cmd[:-2] + ["--until", "2026-07-31", "--since", "2026-07-01"], capture_output=True, text=True)
     assert r.returncode == 2 and "--since is not allowed with --store" in r.stderr
     r = subprocess.run(cmd[:7] + [str(tmp_path), "--until", "2026-07-31"], capture_output=True, text=True)

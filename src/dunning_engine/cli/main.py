@@ -243,8 +243,6 @@ def _run_store(policy, url, invoices, customers, events, until, since, out, stat
 
     if since is not None:
         raise click.UsageError("--since is not allowed with --store: a store run writes what is new since its clock.")
-    if states_path is not None:
-        raise click.UsageError("--states is not available with --store yet; 'dunning outbox' lists what a store holds.")
     given = click.get_current_context().get_parameter_source("out") != ParameterSource.DEFAULT
     lines: list[str] = []
 
@@ -256,7 +254,8 @@ def _run_store(policy, url, invoices, customers, events, until, since, out, stat
 
     problems = run_with_store(policy, url, until=until, invoices=invoices, customers=customers, events=events,
                               out=out if given else None, explain=explain, rejects=rejects_path,
-                              lock_timeout=lock_timeout, report=report, summary=None if quiet else report)
+                              lock_timeout=lock_timeout, report=report, summary=None if quiet else report,
+                              states=states_path)
     sys.exit(1 if problems else 0)
 
 

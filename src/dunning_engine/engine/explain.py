@@ -48,7 +48,7 @@ def rule_explanation(cr: CRule, ctx: Ctx) -> dict[str, Any]:
         f"not ({cr.unless.canonical})" if cr.unless is not None else None,
     ])) or None
     exprs = [cr.when, cr.unless, cr.expr, cr.starting]
-    out = {"trigger": trig, "guard": guard, "values": values(exprs, ctx)}
+    out: dict[str, Any] = {"trigger": trig, "guard": guard, "values": values(exprs, ctx)}
     if ctx.event is not None and ctx.event.late:
         out["late"] = True  # a store run applied the event at its clock, after its own time (SPEC §8)
     return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from ..engine.core import Engine
 from ..engine.snapshot import (SNAPSHOT_VERSION, decode_case, decode_customer, decode_event, encode_case,
@@ -24,7 +24,7 @@ from ..engine.snapshot import (SNAPSHOT_VERSION, decode_case, decode_customer, d
 from ..errors import PolicyError, RecordError
 from ..policy import ir
 
-__all__ = ["StoreRun", "RunReport", "Migration", "policy_hash", "record_id", "run_with_store"]
+__all__ = ["StoreRun", "RunReport", "Migration", "policy_hash", "record_id", "run_with_store", "stored_states"]
 
 NOT_STARTED = "(not started)"
 BATCH = 2000  # cases per transaction
@@ -438,10 +438,33 @@ def _instant(engine: Engine, at: str) -> int:
     return int(_dt.datetime.fromisoformat(at).timestamp())
 
 
+def stored_states(store: Any, policy: ir.Policy, chunk: int = 10_000) -> Iterator[dict]:
+    """The state of every case in the store (``--states``, SPEC §4), by case id, read ``chunk`` cases
+    at a time."""
+    rows: list = []
+
+    def states() -> list[dict]:
+        engine = Engine(policy)
+        for cid, text in store.customers({r.customer for r in rows}).items():
+            engine.customers[cid] = decode_customer(json.loads(text))
+        for row in rows:
+            case, deferred = decode_case(engine, json.loads(row.snapshot), engine._customer(row.customer))
+            engine.adopt(case, deferred)
+        return engine.case_states()
+
+    for row in store.all_cases():
+        rows.append(row)
+        if len(rows) >= chunk:
+            yield from states()
+            rows = []
+    if rows:
+        yield from states()
+
+
 def run_with_store(policy_path: str, url: str, *, until: str, invoices: str | None = None,
                    customers: str | None = None, events: str | None = None, out: str | None = None,
                    explain: bool = False, rejects: str | None = None, lock_timeout: float = 30.0,
-                   report: Any = print, summary: Any = None) -> int:
+                   report: Any = print, summary: Any = None, states: str | None = None) -> int:
     """``dunning run --store``: one run on the store at ``url``; the new actions go to the outbox
     and to ``out`` when given. Returns the number of problems (rejected records, failed cases)."""
     from pathlib import Path
@@ -454,6 +477,8 @@ def run_with_store(policy_path: str, url: str, *, until: str, invoices: str | No
     with open_store(url) as store, StoreRun(store, policy, explain=explain, lock_timeout=lock_timeout) as run:
         run.ingest(invoices=invoices or (), customers=customers or (), events=events or ())
         rep = run.advance(until)
+        if states:  # read under the run's lock: the states this run left
+            _writing(states, lambda target: _write_jsonl(target, stored_states(store, policy)))
     if out:
         _writing(out, lambda target: _write_jsonl(target, rep.actions))
     for reject in rep.rejected:
