@@ -149,3 +149,15 @@ def test_a_snapshot_names_its_version_and_is_refused_by_another():
         decode_case(new, dict(doc, v=SNAPSHOT_VERSION + 1), case.customer)
     with pytest.raises(SnapshotError, match="no state 'nowhere'"):
         decode_case(new, dict(doc, state="nowhere"), case.customer)
+
+
+def test_contact_entries_of_cases_a_run_did_not_load_are_kept():
+    """A store run holds some of a customer's cases: writing the customer's contact document back
+    keeps the entries of the others as they were."""
+    policy = load_policy(ROOT / "policies" / "consumer_mx.yaml")
+    engine = _engine(policy)
+    assert engine.contact is not None
+    doc = {"customer": [[100, 200], ["sms", "email"]], "cases": {"X": [[100], ["sms"]], "Y": [[200], ["email"]]},
+           "conversations": {"Y": [150]}, "warned": ["Y"]}
+    engine.contact.restore("C1", json.loads(json.dumps(doc)))
+    assert engine.contact.export("C1", ["X"]) == doc

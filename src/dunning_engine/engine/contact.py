@@ -199,6 +199,7 @@ class ContactRules:
         self._horizon = max((_approx_seconds(d) for d in spans if d is not None), default=0) + 2 * DAY
         self.never = self.windows and not any(self._weekday_spans(d) for d in range(7))
         self.warned: set[str] = set()
+        self._restored: dict[str, set[str]] = {}  # customer -> case ids whose entries restore() gave back
         self._fits: dict[tuple[str, ...], list[str]] = {}
 
     def _calendar_of(self, w: WindowSpec):
@@ -432,6 +433,9 @@ class ContactRules:
         """What the rules remember of a customer and its cases (bookings, conversations, warnings),
         as JSON values; None when nothing (docs/snapshot.md, "Contact bookings")."""
         doc: dict[str, Any] = {}
+        # the customer's cases this engine holds, and those whose entries a snapshot gave back (a
+        # store run holds some of a customer's cases only: the others' entries are kept as they were)
+        case_ids = sorted(set(case_ids) | self._restored.get(customer_id, set()))
         booked = self._booked.get(("customer", customer_id))
         if booked is not None:
             doc["customer"] = [list(booked[0]), list(booked[1])]
@@ -460,6 +464,8 @@ class ContactRules:
         for cid, times in doc.get("conversations", {}).items():
             self.conversations[cid] = list(times)
         self.warned.update(doc.get("warned", ()))
+        self._restored.setdefault(customer_id, set()).update(
+            *(doc.get(k, ()) for k in ("cases", "conversations", "warned")))
 
     def conversation(self, case_id: str, t: int) -> None:
         """Record a conversation (a ``contact_outcome`` the quiet rules watch) with a case at ``t``."""

@@ -222,8 +222,11 @@ class StoreRun:
         by_invoice = store.case_ids_of_invoices(sorted(inv_ids))
         cust_ids = {ev.customer for _, ev in events if ev.invoice is None and ev.customer is not None}
         cust_ids |= {c.id for _, c in customers}
-        if self.policy.scope == "customer":
-            cust_ids |= {inv.customer for _, inv in invoices}
+        # invoices that come in this run, in the invoice files or issued by events
+        new_invoices = [inv for _, inv in invoices] + [ev.new_invoice for _, ev in events
+                                                       if ev.type == "invoice_issued" and ev.new_invoice is not None]
+        if self.policy.scope == "customer":  # a new invoice joins its customer's case
+            cust_ids |= {inv.customer for inv in new_invoices}
         more = set(by_invoice.values()) - set(wanted)
         for row in store.cases(sorted(more)):
             wanted[row.id] = row
@@ -231,7 +234,7 @@ class StoreRun:
             wanted.setdefault(row.id, row)
         docs = {cid: json.loads(row.snapshot) for cid, row in wanted.items()}
         self._was = {cid: row.state or NOT_STARTED for cid, row in wanted.items()}
-        people = {d["customer"] for d in docs.values()} | cust_ids | {inv.customer for _, inv in invoices}
+        people = {d["customer"] for d in docs.values()} | cust_ids | {inv.customer for inv in new_invoices}
         for cid, text in store.customers(sorted(people)).items():
             engine.customers[cid] = decode_customer(json.loads(text))
         if engine.contact is not None:
