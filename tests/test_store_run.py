@@ -329,3 +329,22 @@ states:
         rep = run.advance("2026-02-20")
     assert [(a["params"]["template"], a["explain"].get("late")) for a in rep.actions] == [
         ("card_declined", True), ("due_today", None)]
+
+
+def test_an_invoice_issued_by_an_event_joins_its_customers_stored_case(tmp_path):
+    """Customer scope: an invoice_issued event in a later run joins the case the store holds for its
+    customer, and the customer's stored attributes stay, as in one run."""
+    policy = load_policy(ROOT / "policies" / "saas_overdue_usd.yaml")
+    customers = [{"id": "C1", "segment": "enterprise", "email": "ap@c1.example"}]
+    first = {"id": "S1", "customer": "C1", "amount": "100.00", "issued": "2026-01-01", "due": "2026-01-15"}
+    issued = {"type": "invoice_issued", "at": "2026-02-01T00:00:00", "id": "E1",
+              "invoice": {"id": "S2", "customer": "C1", "amount": "250.00", "issued": "2026-02-01",
+                          "due": "2026-02-15"}}
+    one = simulate(policy, invoices=[first], customers=customers, events=[issued], until="2026-04-30")
+    url = str(tmp_path / "s.db")
+    run_windows(url, policy, [("2026-01-20", [first], customers, []), ("2026-04-30", [], [], [issued])])
+    with open_store(url) as store, StoreRun(store, policy) as run:
+        again = run.advance("2026-04-30")
+    assert again.actions == []
+    states = store_states(url, policy)
+    assert states == one.states and len(states) == 1 and states[0]["balance"] == one.states[0]["balance"]
