@@ -18,7 +18,7 @@ import pytest
 from dunning_engine import load_policy, simulate
 from dunning_engine.errors import PolicyError
 from dunning_engine.io.writers import dumps_record
-from dunning_engine.store import StoreLocked, open_store
+from dunning_engine.store import StoreError, StoreLocked, open_store
 from dunning_engine.store.run import StoreRun, stored_states
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -348,3 +348,24 @@ def test_an_invoice_issued_by_an_event_joins_its_customers_stored_case(tmp_path)
     assert again.actions == []
     states = store_states(url, policy)
     assert states == one.states and len(states) == 1 and states[0]["balance"] == one.states[0]["balance"]
+
+
+def test_another_programs_sqlite_file_is_refused_and_left_as_it_was(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (x)")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="holds tables but is not a dunning store"):
+        open_store(str(path))
+    assert path.read_bytes() == before and not (tmp_path / "other.db-wal").exists()
+
+
+def test_two_processes_opening_a_new_store_create_it_once(tmp_path):
+    url = str(tmp_path / "new.db")
+    code = f"from dunning_engine.store import open_store\nopen_store({url!r}).close()\n"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE) for _ in range(4)]
+    assert all(p.wait(60) == 0 for p in procs), [p.stderr.read() for p in procs]
+    with open_store(url) as store:
+        assert store._run("SELECT version FROM schema_version") == [(1,)]

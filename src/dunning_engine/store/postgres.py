@@ -46,6 +46,10 @@ class PostgresStore(SQLStore):
             with self.db.cursor() as cur:
                 cur.executemany(sql.replace("?", "%s"), rows)
 
+    def _schema_lock(self) -> None:
+        # one schema change at a time across processes (released at the end of the transaction)
+        self._run("SELECT pg_advisory_xact_lock(?)", (_LOCK_KEY + 1,))
+
     def _tables(self) -> set[str]:
         return {r[0] for r in self._run("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
 

@@ -121,6 +121,10 @@ class SQLStore:
     def _tables(self) -> set[str]:
         raise NotImplementedError
 
+    def _schema_lock(self) -> None:
+        """Within the upgrade's transaction: one process changes the schema at a time (SQLite's
+        ``BEGIN IMMEDIATE`` already does)."""
+
     def lock(self, timeout: float) -> contextlib.AbstractContextManager[None]:
         raise NotImplementedError
 
@@ -128,26 +132,36 @@ class SQLStore:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ schema
-    def _upgrade(self) -> None:
+    def _check_foreign(self) -> None:
+        """Refuse a database that holds tables of something else, before changing anything in it."""
         names = self._tables()
         if names and "schema_version" not in names:
             raise StoreError(f"{self.name} holds tables but is not a dunning store",
                              help="give a store made by 'dunning run --store', or a new one")
-        version = 0
-        if "schema_version" in names:
-            row = self._run("SELECT version FROM schema_version")
-            version = row[0][0] if row else 0
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"the store {self.name} has schema version {version}; this dunning-engine knows "
-                             f"version {SCHEMA_VERSION} at most", help="upgrade dunning-engine to read this store")
-        while version < SCHEMA_VERSION:
-            with self._tx():
+
+    def _version(self) -> int:
+        if "schema_version" not in self._tables():
+            return 0
+        row = self._run("SELECT version FROM schema_version")
+        return row[0][0] if row else 0
+
+    def _upgrade(self) -> None:
+        self._check_foreign()
+        while True:
+            with self._tx():  # the version is read inside: two processes opening a new store upgrade it once
+                self._schema_lock()
+                version = self._version()
+                if version > SCHEMA_VERSION:
+                    raise StoreError(f"the store {self.name} has schema version {version}; this dunning-engine "
+                                     f"knows version {SCHEMA_VERSION} at most",
+                                     help="upgrade dunning-engine to read this store")
+                if version == SCHEMA_VERSION:
+                    return
                 for statement in UPGRADES[version].format(**self.types).split(";"):
                     if statement.strip():
                         self._run(statement)
-                version += 1
                 self._run("DELETE FROM schema_version")
-                self._run("INSERT INTO schema_version (version) VALUES (?)", (version,))
+                self._run("INSERT INTO schema_version (version) VALUES (?)", (version + 1,))
 
     # ------------------------------------------------------------------ transactions
     @contextlib.contextmanager

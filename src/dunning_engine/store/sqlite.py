@@ -37,6 +37,7 @@ class SQLiteStore(SQLStore):
         except sqlite3.Error as e:
             raise StoreError(f"cannot open the store {path} ({e})", help="check the path and its permissions") from None
         try:
+            self._check_foreign()  # before anything changes the file (WAL would)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self._upgrade()
