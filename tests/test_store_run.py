@@ -100,6 +100,10 @@ def test_running_again_to_the_clock_emits_nothing_and_known_records_are_skipped(
         run.ingest(invoices=INVOICES, customers=CUSTOMERS)
         again = run.advance("2026-05-31")
     assert again.actions == [] and again.ingested == 0 and again.skipped == len(INVOICES) + len(CUSTOMERS)
+    with open_store(url) as store, StoreRun(store, policy) as run:  # an id twice in one input: once
+        run.ingest(events=[dict(EVENTS[-1], id="DUP"), dict(EVENTS[-1], id="DUP")])
+        twice = run.advance("2026-05-31")
+    assert (twice.ingested, twice.skipped) == (1, 1)
 
 
 def test_a_late_event_is_applied_at_the_clock_and_counted(tmp_path):
@@ -148,6 +152,10 @@ def test_the_cli_runs_on_a_store_and_says_what_it_did(tmp_path):
     assert r.returncode == 0 and r.stdout == "" and r.stderr.startswith("0 ingested; 20 skipped;")
     states = [json.loads(line) for line in (tmp_path / "states.jsonl").read_text().splitlines()]
     assert [s["case"] for s in states] == sorted(r["id"] for r in INVOICES[:20])
+    r = subprocess.run(cmd[:-2] + ["--until", "2026-07-10", "--format", "json"], capture_output=True, text=True)
+    doc = json.loads(r.stderr)
+    assert r.returncode == 0 and doc["command"] == "run" and doc["ok"] is True
+    assert doc["summary"]["ingested"] == 0 and doc["summary"]["skipped"] == 20 and "cases_by_state" in doc["summary"]
     r = subprocess.run(cmd[:-2] + ["--until", "2026-07-31", "--since", "2026-07-01"], capture_output=True, text=True)
     assert r.returncode == 2 and "--since is not allowed with --store" in r.stderr
     r = subprocess.run(cmd[:7] + [str(tmp_path), "--until", "2026-07-31"], capture_output=True, text=True)

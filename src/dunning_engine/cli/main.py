@@ -244,18 +244,19 @@ def _run_store(policy, url, invoices, customers, events, until, since, out, stat
     if since is not None:
         raise click.UsageError("--since is not allowed with --store: a store run writes what is new since its clock.")
     given = click.get_current_context().get_parameter_source("out") != ParameterSource.DEFAULT
-    lines: list[str] = []
 
     def report(text: str) -> None:
-        if fmt == "json":
-            lines.append(text)
-        else:
-            click.echo(text, err=True)
+        click.echo(text, err=True)
+
+    def report_json(found, figures) -> None:
+        from .report import document, render
+
+        click.echo(render(document("run", found, ok=not found, summary=figures)), err=True)
 
     problems = run_with_store(policy, url, until=until, invoices=invoices, customers=customers, events=events,
                               out=out if given else None, explain=explain, rejects=rejects_path,
                               lock_timeout=lock_timeout, report=report, summary=None if quiet else report,
-                              states=states_path)
+                              states=states_path, diagnostics=report_json if fmt == "json" else None)
     sys.exit(1 if problems else 0)
 
 

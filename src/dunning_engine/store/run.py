@@ -203,10 +203,13 @@ class StoreRun:
             ids = [record_id(kind, r, seen) for r in records]
             known = store.known_record_ids(kind, [i for i in ids if i is not None])
             fresh = []
+            given: set[str] = set()
             for r, rid in zip(records, ids):
-                if rid is not None and rid in known:
+                if rid is not None and (rid in known or rid in given):  # known, or twice in this input
                     rep.skipped += 1
                     continue
+                if rid is not None:
+                    given.add(rid)
                 fresh.append((rid, r))
             out.append(fresh)
         return out[0], out[1], out[2]
@@ -467,9 +470,12 @@ def stored_states(store: Any, policy: ir.Policy, chunk: int = 10_000) -> Iterato
 def run_with_store(policy_path: str, url: str, *, until: str, invoices: str | None = None,
                    customers: str | None = None, events: str | None = None, out: str | None = None,
                    explain: bool = False, rejects: str | None = None, lock_timeout: float = 30.0,
-                   report: Any = print, summary: Any = None, states: str | None = None) -> int:
+                   report: Any = print, summary: Any = None, states: str | None = None,
+                   diagnostics: Any = None) -> int:
     """``dunning run --store``: one run on the store at ``url``; the new actions go to the outbox
-    and to ``out`` when given. Returns the number of problems (rejected records, failed cases)."""
+    and to ``out`` when given. Returns the number of problems (rejected records, failed cases).
+    ``diagnostics``, when given, receives the problems as diagnostics and the run's figures, once,
+    instead of ``report`` and ``summary`` (``--format json``)."""
     from pathlib import Path
 
     from ..policy.load import load_policy
@@ -484,14 +490,17 @@ def run_with_store(policy_path: str, url: str, *, until: str, invoices: str | No
             _writing(states, lambda target: _write_jsonl(target, stored_states(store, policy)))
     if out:
         _writing(out, lambda target: _write_jsonl(target, rep.actions))
-    for reject in rep.rejected:
-        report(reject.render())
     if rejects:
         from ..io.readers import Rejects
 
         bad = Rejects()
         bad.errors.extend(rep.rejected)
         _writing(rejects, bad.write_jsonl)
+    if diagnostics is not None:
+        diagnostics([e.diagnostic for e in rep.rejected] + [e.diagnostic for e in rep.failed], rep.figures())
+        return len(rep.rejected) + len(rep.failed)
+    for reject in rep.rejected:
+        report(reject.render())
     for failure in rep.failed:
         report(f"error: {failure}")
     if summary is not None:
