@@ -59,7 +59,32 @@ def main() -> int:
         print(f"  {s['case']:<7} {s['state']:<7} balance {s['balance']:>9} {s['currency']}")
     problems = len(result.rejects) + len(result.errors)
     print(f"\n  {len(result.actions)} actions, {len(result.states)} cases, {problems} problems")
+    problems += store_days()
     return 1 if failed or problems else 0
+
+
+def store_days() -> int:
+    """Two consecutive daily runs on a store (SPEC §8): the second writes only the new actions."""
+    from dunning_engine.store import open_store
+    from dunning_engine.store.run import StoreRun
+
+    path = EXAMPLE / "store.db"  # the demo starts afresh each time
+    for leftover in (path, path.with_name("store.db-wal"), path.with_name("store.db-shm"),
+                     path.with_name("store.db.lock")):
+        leftover.unlink(missing_ok=True)
+    policy = load_policy(ROOT / "policies" / "b2b_friendly_cl.yaml")
+    print(f"\n== Store: two daily runs on {path.relative_to(ROOT)} (SQLite)")
+    problems = 0
+    for n, day in enumerate(("2026-04-20", "2026-04-21")):
+        with open_store(str(path)) as store, StoreRun(store, policy) as run:
+            run.ingest(invoices=EXAMPLE / "invoices.csv", customers=EXAMPLE / "customers.csv",
+                       events=EXAMPLE / "events.jsonl")  # the same files again: known records are skipped
+            report = run.advance(day)
+        print(f"  run to {day}: {report.line()}")
+        for a in report.actions if n else report.actions[-3:]:
+            print(f"    {a['at'][:16]}  {a['case']:<7} {describe_action(a)}")
+        problems += len(report.rejected) + len(report.failed)
+    return problems
 
 
 if __name__ == "__main__":

@@ -377,3 +377,14 @@ def test_two_processes_opening_a_new_store_create_it_once(tmp_path):
     assert all(p.wait(60) == 0 for p in procs), [p.stderr.read() for p in procs]
     with open_store(url) as store:
         assert store._run("SELECT version FROM schema_version") == [(1,)]
+
+
+def test_make_demo_shows_two_daily_runs_the_second_with_only_the_new_actions(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "examples" / "demo.py")], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    part = r.stdout.split("== Store: two daily runs", 1)[1].splitlines()
+    first = next(i for i, line in enumerate(part) if line.startswith("  run to 2026-04-21"))
+    assert part[1].startswith("  run to 2026-04-20: 15 ingested; 0 skipped")
+    assert part[first].startswith("  run to 2026-04-21: 0 ingested; 15 skipped; 0 late; 0 rejected; 5 actions")
+    assert all(line.startswith("    2026-04-21") for line in part[first + 1:] if line.strip())
