@@ -388,3 +388,26 @@ def test_make_demo_shows_two_daily_runs_the_second_with_only_the_new_actions(tmp
     assert part[1].startswith("  run to 2026-04-20: 15 ingested; 0 skipped")
     assert part[first].startswith("  run to 2026-04-21: 0 ingested; 15 skipped; 0 late; 0 rejected; 5 actions")
     assert all(line.startswith("    2026-04-21") for line in part[first + 1:] if line.strip())
+
+
+@pytest.mark.parametrize("damage", ["not json {", '{"v": 1}', '{"v": 99, "customer": "C"}', "[1, 2]"])
+def test_a_corrupt_snapshot_is_reported_and_the_other_cases_go_on(tmp_path, damage):
+    policy = load_policy(ROOT / "policies" / "b2b_friendly_cl.yaml")
+    url = str(tmp_path / "s.db")
+    with open_store(url) as store, StoreRun(store, policy) as run:
+        run.ingest(invoices=INVOICES[:10], customers=CUSTOMERS)
+        run.advance("2026-03-01")
+    with open_store(url) as store:
+        victim = store._run("SELECT id FROM cases WHERE final = 0 ORDER BY id LIMIT 1")[0][0]
+        with store.transaction():
+            store._run("UPDATE cases SET snapshot = ?, next_wake = 0 WHERE id = ?", (damage, victim))
+    with open_store(url) as store, StoreRun(store, policy) as run:
+        rep = run.advance("2026-06-30")
+    assert [(e.case, e.code) for e in rep.failed] == [(victim, "corrupt-snapshot")]
+    assert rep.actions and all(a["case"] != victim for a in rep.actions)
+    with open_store(url) as store:  # left as it was
+        assert store._run("SELECT snapshot FROM cases WHERE id = ?", (victim,)) == [(damage,)]
+    r = subprocess.run([sys.executable, "-m", "dunning_engine.cli.main", "run", "--policy",
+                        str(ROOT / "policies" / "b2b_friendly_cl.yaml"), "--store", url, "--until", "2026-07-31"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and f"case {victim}: the stored snapshot" in r.stderr

@@ -188,6 +188,7 @@ AREAS: dict[str, dict[str, Code]] = {
         "store-locked": Code("error", "another run held the store past --lock-timeout"),
         "store-policy": Code("error", "a store run with another policy than the one the store holds"),
         "store-version": Code("error", "a store run with another version of the store's policy (see dunning migrate)"),
+        "corrupt-snapshot": Code("error", "a stored case whose snapshot cannot be read (that case is left as it is)"),
         "before-store-clock": Code("error", "a store run whose --until is before the store's clock"),
         "missing-extra": Code("error", "a command needs an optional extra that is not installed "
                                        "(pip install 'dunning-engine[check]')"),

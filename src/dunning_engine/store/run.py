@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator
 from ..engine.core import Engine
 from ..engine.snapshot import (SNAPSHOT_VERSION, decode_case, decode_customer, decode_event, encode_case,
                                encode_customer, encode_event)
-from ..errors import PolicyError, RecordError
+from ..errors import EngineError, PolicyError, RecordError
 from ..policy import ir
 
 __all__ = ["StoreRun", "RunReport", "Migration", "policy_hash", "record_id", "run_with_store", "stored_states"]
@@ -190,7 +190,7 @@ class StoreRun:
         self._apply(customers, invoices, events)
         actions = list(engine.run(until_t))
         rep.actions = actions
-        rep.failed = list(engine.errors)
+        rep.failed += list(engine.errors)
         self._write(until_t, actions)
         return rep
 
@@ -235,8 +235,16 @@ class StoreRun:
             wanted[row.id] = row
         for row in store.cases_of_customers(sorted(cust_ids)):
             wanted.setdefault(row.id, row)
-        docs = {cid: json.loads(row.snapshot) for cid, row in wanted.items()}
-        self._was = {cid: row.state or NOT_STARTED for cid, row in wanted.items()}
+        docs: dict[str, dict] = {}
+        for cid, row in wanted.items():
+            try:
+                doc = json.loads(row.snapshot)
+                if not isinstance(doc, dict) or not isinstance(doc.get("customer"), str):
+                    raise ValueError("not a case document")
+                docs[cid] = doc
+            except ValueError as e:
+                self._corrupt(cid, e)
+        self._was = {cid: row.state or NOT_STARTED for cid, row in wanted.items() if cid in docs}
         people = {d["customer"] for d in docs.values()} | cust_ids | {inv.customer for inv in new_invoices}
         for cid, text in store.customers(sorted(people)).items():
             engine.customers[cid] = decode_customer(json.loads(text))
@@ -245,11 +253,24 @@ class StoreRun:
                 engine.contact.restore(cid, json.loads(text))
         for cid, texts in store.pending_events(sorted(people)).items():
             engine.wait_for_customer(cid, [decode_event(json.loads(t)) for t in texts])
+        loaded = 0
         for cid in sorted(docs):
             d = docs[cid]
-            case, deferred = decode_case(engine, d, engine._customer(d["customer"]))
+            try:
+                case, deferred = decode_case(engine, d, engine._customer(d["customer"]))
+            except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
+                self._corrupt(cid, e)
+                continue
             engine.adopt(case, deferred)
-        self.report.loaded = len(docs)
+            loaded += 1
+        self.report.loaded = loaded
+
+    def _corrupt(self, case_id: str, error: Exception) -> None:
+        """A stored case that cannot be read: reported, left as it is in the store, the others go on."""
+        self.report.failed.append(EngineError(
+            f"the stored snapshot of this case cannot be read ({type(error).__name__}: {error})", case=case_id,
+            help="the case is left as it is in the store; restore the row from a backup, or remove the case",
+            code="corrupt-snapshot"))
 
     def _apply(self, customers: list, invoices: list, events: list) -> None:
         engine, rep = self.engine, self.report
