@@ -29,9 +29,14 @@ _EVERY_TICKS = 100_000  # ticks of an 'every' series walked to reach the migrati
 
 
 def migrated_case(engine: Engine, doc: dict, mapping: dict[str, str], t: int, catch_up: bool,
-                  customer: Customer) -> tuple[Case, list[tuple[int, dict]]]:
+                  customer: Customer, unchanged: frozenset[str] = frozenset()) -> tuple[Case, list[tuple[int, dict]]]:
     """The case of snapshot ``doc`` (written under the old version) in ``engine`` (the new one), moved
-    at instant ``t``: states renamed through ``mapping`` (every state of the snapshot must be in it)."""
+    at instant ``t``: states renamed through ``mapping`` (every state of the snapshot must be in it).
+    A case whose state, and every state it may return to, is in ``unchanged`` (the same in both
+    versions) keeps its timers, conditions, firings and paused entries exactly as they were."""
+    kept = [doc["state"], doc["previous"]] + [f["state"] for f in doc["back"]] + [f["previous"] for f in doc["back"]]
+    if doc["state"] is not None and all(s is None or s in unchanged for s in kept):
+        return decode_case(engine, doc, customer)
     d = copy.deepcopy(doc)
     d["state"] = mapping.get(d["state"], d["state"]) if d["state"] is not None else None
     d["previous"] = mapping.get(d["previous"]) if d["previous"] is not None else None
@@ -44,10 +49,19 @@ def migrated_case(engine: Engine, doc: dict, mapping: dict[str, str], t: int, ca
         d["entries"] = {"counts": counts} if any(n > 1 for n in counts.values()) else {"once": sorted(counts)}
     else:
         d["entries"] = {"once": sorted({mapping[n] for n in entries["once"] if n in mapping})}
+    conds, fired = d["conds"], d["fired"]
     d["timers"], d["conds"], d["fired"], d["back"] = None, None, None, []
     case, deferred = decode_case(engine, d, customer)
     if case.state >= 0 and not case.failed and not case.closed:
         _arm(engine, case, t, catch_up)
+        cs = engine.cp.states[case.state]
+        # A state with as many rules (and condition rules) as before keeps their firing counts (the
+        # keys' occurrences) and the last values of its conditions: a condition that held before the
+        # migration does not fire again. Otherwise they start afresh.
+        if fired is not None and all(0 <= order < len(cs.rules) for order, _ in fired):
+            case.fired = {order: n for order, n in fired}
+        if conds is not None and cs.conds and len(conds) == len(cs.conds):
+            case.conds = list(conds)
     return case, deferred
 
 

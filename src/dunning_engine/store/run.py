@@ -23,6 +23,7 @@ from ..engine.snapshot import (SNAPSHOT_VERSION, decode_case, decode_customer, d
                                encode_customer, encode_event)
 from ..errors import EngineError, PolicyError, RecordError
 from ..policy import ir
+from ..policy.load import load_policy_text
 
 __all__ = ["StoreRun", "RunReport", "Migration", "policy_hash", "record_id", "run_with_store", "stored_states"]
 
@@ -32,9 +33,13 @@ BATCH = 2000  # cases per transaction
 
 def policy_hash(policy: ir.Policy) -> str:
     """The hash of a policy's canonical form: two texts of one policy have the same hash."""
+    return hashlib.sha256(_canonical(policy).encode("utf-8")).hexdigest()
+
+
+def _canonical(policy: ir.Policy) -> str:
     from ..policy.printer import to_yaml
 
-    return hashlib.sha256(to_yaml(policy).encode("utf-8")).hexdigest()
+    return to_yaml(policy)
 
 
 def record_id(kind: str, record: Any, seen: dict[str, int]) -> str:
@@ -137,7 +142,7 @@ class StoreRun:
         p, meta = self.policy, self.store.meta()
         digest = policy_hash(p)
         if meta is None:
-            self.store.bind(p.id, p.version, digest, SNAPSHOT_VERSION)
+            self.store.bind(p.id, p.version, digest, SNAPSHOT_VERSION, _canonical(p))
             return None
         if meta.policy_id != p.id:
             raise PolicyError(f"the store holds cases of policy '{meta.policy_id}', not '{p.id}'",
@@ -391,7 +396,7 @@ class StoreRun:
             for kind in ("customer", "invoice", "event"):
                 tx.add_record_ids(kind, [i for k, i in ids_of.get(None, ()) if k == kind])
             p = self.policy
-            tx.set_meta(clock=until_t, policy=(p.id, p.version, policy_hash(p)) if self.migrating else None)
+            tx.set_meta(clock=until_t, policy=(p.id, p.version, policy_hash(p), _canonical(p)) if self.migrating else None)
         self.report.cases_by_state = store.counts()["cases_by_state"]
 
     # ------------------------------------------------------------------ migration
@@ -435,10 +440,11 @@ class StoreRun:
                 engine.contact.restore(cid, json.loads(text))
         for cid, texts in store.pending_events(people).items():
             engine.wait_for_customer(cid, [decode_event(json.loads(x)) for x in texts])
+        unchanged = self._unchanged(full)
         moves: dict[tuple[str | None, str | None], int] = {}
         for row in rows:
             case, deferred = migrated_case(engine, json.loads(row.snapshot), full, t, catch_up,
-                                           engine._customer(row.customer))
+                                           engine._customer(row.customer), unchanged)
             engine.adopt(case, deferred)
             to = p.states[case.state].name if case.state >= 0 else None
             moves[(row.state, to)] = moves.get((row.state, to), 0) + 1
@@ -448,6 +454,26 @@ class StoreRun:
             self._write(t, actions)
         return Migration(moves=dict(sorted(moves.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))),
                          at=engine.clock.iso(t), actions=actions)
+
+    def _unchanged(self, mapping: dict[str, str]) -> frozenset[str]:
+        """The states the new version left as they were (same name, rules and ``any_state`` rules, and
+        every state as a whole when the policies differ only in version): their cases keep their
+        timers, conditions and firings as they are. Empty when the old version's text is not known."""
+        text = self.store.policy_text()
+        if not text:
+            return frozenset()
+        try:
+            old = load_policy_text(text, format="yaml", folder=self.policy.folder)
+        except PolicyError:
+            return frozenset()
+        new = self.policy
+        same = set()
+        for s in old.states:
+            if mapping.get(s.name, s.name) != s.name or s.name not in new._states_by_name:
+                continue
+            if new.state(s.name) == s and new.shared_rules(s.name) == old.shared_rules(s.name):
+                same.add(s.name)
+        return frozenset(same)
 
     def close(self) -> None:
         self._lock.__exit__(None, None, None)

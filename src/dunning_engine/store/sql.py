@@ -18,7 +18,7 @@ TABLES = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (
     policy_id TEXT NOT NULL, policy_version INTEGER NOT NULL, policy_hash TEXT NOT NULL,
-    clock {int}, snapshot_version INTEGER NOT NULL, updated_at {real} NOT NULL);
+    clock {int}, snapshot_version INTEGER NOT NULL, updated_at {real} NOT NULL, policy_text TEXT);
 CREATE TABLE IF NOT EXISTS cases (
     id TEXT PRIMARY KEY, customer TEXT NOT NULL, state TEXT, final INTEGER NOT NULL,
     next_wake {int}, snapshot TEXT NOT NULL, updated_at {real} NOT NULL);
@@ -95,11 +95,12 @@ class _Writer:
         self.s._many("INSERT INTO state_counts (state, n) VALUES (?, ?) "
                      "ON CONFLICT (state) DO UPDATE SET n = state_counts.n + excluded.n", rows)
 
-    def set_meta(self, *, clock: int | None, policy: tuple[str, int, str] | None = None) -> None:
-        """The store's clock; with ``policy`` (id, version, hash), the version it is bound to (a migration)."""
+    def set_meta(self, *, clock: int | None, policy: tuple[str, int, str, str] | None = None) -> None:
+        """The store's clock; with ``policy`` (id, version, hash, canonical text), the version it is
+        bound to (a migration)."""
         self.s._run("UPDATE meta SET clock = ?, updated_at = ?", (clock, self.now))
         if policy is not None:
-            self.s._run("UPDATE meta SET policy_id = ?, policy_version = ?, policy_hash = ?", policy)
+            self.s._run("UPDATE meta SET policy_id = ?, policy_version = ?, policy_hash = ?, policy_text = ?", policy)
 
 
 class SQLStore:
@@ -185,11 +186,19 @@ class SQLStore:
         rows = self._run("SELECT policy_id, policy_version, policy_hash, clock, snapshot_version FROM meta")
         return Meta(*rows[0]) if rows else None
 
-    def bind(self, policy_id: str, version: int, digest: str, snapshot_version: int) -> None:
+    def bind(self, policy_id: str, version: int, digest: str, snapshot_version: int, text: str | None = None) -> None:
+        """Bind a new store to a policy: its id, version, hash and canonical text (``dunning migrate``
+        reads the text to tell which states a new version left unchanged)."""
         with self._tx():
             self._run("DELETE FROM meta")
-            self._run("INSERT INTO meta (policy_id, policy_version, policy_hash, clock, snapshot_version, updated_at) "
-                      "VALUES (?, ?, ?, NULL, ?, ?)", (policy_id, version, digest, snapshot_version, time.time()))
+            self._run("INSERT INTO meta (policy_id, policy_version, policy_hash, clock, snapshot_version, updated_at, "
+                      "policy_text) VALUES (?, ?, ?, NULL, ?, ?, ?)",
+                      (policy_id, version, digest, snapshot_version, time.time(), text))
+
+    def policy_text(self) -> str | None:
+        """The canonical YAML text of the policy version the store runs (None for a store made without)."""
+        rows = self._run("SELECT policy_text FROM meta")
+        return rows[0][0] if rows else None
 
     # ------------------------------------------------------------------ reads
     def due_cases(self, until: int, batch: int = 1000) -> Iterator[list[CaseRow]]:
