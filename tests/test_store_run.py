@@ -213,7 +213,8 @@ def _dump(url: str) -> tuple:
 def test_killed_runs_rerun_to_the_same_store_and_outbox(tmp_path):
     """kill -9 at random instants of a run of 2,000 invoices, then the same command again, until it
     ends: the store and the outbox equal an uninterrupted run's, and no key is there twice."""
-    customers, invoices, events = parity.portfolio(n=2000, seed=3)
+    # DUNNING_CRASH_INVOICES=20000 for the size of the issue (CI keeps 2,000: minutes, not tens)
+    customers, invoices, events = parity.portfolio(n=int(os.environ.get("DUNNING_CRASH_INVOICES", "2000")), seed=3)
     files = []
     for name, rows in (("invoices", invoices), ("customers", customers), ("events", events)):
         path = tmp_path / f"{name}.jsonl"
@@ -235,27 +236,25 @@ def test_killed_runs_rerun_to_the_same_store_and_outbox(tmp_path):
     expected = _dump(clean)
     assert len(expected[2]) > 1000
 
-    # Each run is killed three times at a random instant of its usual duration (start-up included, so
-    # some kills land before anything is written and some in the middle of the batches), then runs on.
+    # Each run is killed at a random instant of its usual duration (start-up included, so some kills
+    # land before anything is written and some in the middle of the batches) and run again, until a
+    # run ends by itself: each rerun has less left to do, so it ends after a few kills.
     rnd = random.Random(11)
     crashed = str(tmp_path / "crashed.db")
     kills = 0
     for until in ("2026-06-30", "2026-12-31"):
-        landed = 0
-        for attempt in range(15):  # killed at random instants until three kills landed, then run to the end
+        for attempt in range(15):  # killed at a random instant, run again, until a run ends by itself
             proc = subprocess.Popen(command(crashed, until), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            if landed < 3:
-                try:
-                    proc.wait(timeout=rnd.uniform(0.1, 0.9) * took[until])
-                except subprocess.TimeoutExpired:
-                    os.kill(proc.pid, signal.SIGKILL)
-                    landed += 1
+            try:
+                proc.wait(timeout=rnd.uniform(0.1, 0.9) * took[until] if attempt < 14 else None)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                kills += 1
             out, err = proc.communicate()
             assert proc.returncode in (0, -signal.SIGKILL), err.decode()
-            if landed >= 3 and proc.returncode == 0:
+            if proc.returncode == 0:
                 break
-        assert proc.returncode == 0 and landed == 3
-        kills += landed
+        assert proc.returncode == 0
     assert kills >= 3
     got = _dump(crashed)
     assert got[3] == expected[3]
