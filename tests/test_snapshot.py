@@ -7,7 +7,6 @@ store's own tests check it through `dunning run --store`)."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 from pathlib import Path
 
@@ -22,25 +21,16 @@ from dunning_engine.io.readers import Rejects, read_customers, read_events, read
 from dunning_engine.io.writers import dumps_record
 from dunning_engine.run import bound
 
+from portfolio import Portfolio
+
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = sorted(p.name for p in (ROOT / "policies").glob("*.yaml"))
-_spec = importlib.util.spec_from_file_location("parity", ROOT / "benchmarks" / "parity.py")
-parity = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(parity)
-CUSTOMERS, INVOICES, EVENTS = parity.portfolio(n=160, seed=5)
+PORTFOLIO = Portfolio(160, 5)
+CUSTOMERS, INVOICES, EVENTS = PORTFOLIO.customers, PORTFOLIO.invoices, PORTFOLIO.events
 UNTIL = "2027-03-31"
 
 
-# An invoice is given with the first record about it: its issue date, or an earlier event (the
-# portfolio has events dated before their invoice is issued; they wait for the case to start).
-_FIRST = {}
-for _e in EVENTS:
-    if "invoice" in _e:
-        _FIRST[_e["invoice"]] = min(_FIRST.get(_e["invoice"], _e["at"]), _e["at"])
-
-
-def _at(rec: dict, kind: str) -> str:
-    return min(rec["issued"], _FIRST.get(rec["id"], rec["issued"])) if kind == "invoice" else rec["at"]
+_at = PORTFOLIO.known_at
 
 
 def _engine(policy):

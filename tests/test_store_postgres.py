@@ -17,9 +17,7 @@ from dunning_engine import load_policy, simulate
 from dunning_engine.io.writers import dumps_record
 from dunning_engine.store import StoreError, StoreLocked, open_store
 
-from test_store_run import _RUNNER, ROOT, parity, run_windows, store_states, windows
-
-CUSTOMERS, INVOICES, EVENTS = parity.portfolio(n=120, seed=7)
+from test_store_run import _RUNNER, CUSTOMERS, EVENTS, INVOICES, ROOT, parity, run_windows, store_states, windows
 
 
 def dump(url: str) -> tuple:

@@ -18,14 +18,12 @@ from dunning_engine.io.writers import dumps_record
 from dunning_engine.store import open_store
 from dunning_engine.store.run import StoreRun
 
-from test_store_run import ROOT, parity, run_windows
+from portfolio import Portfolio
+from test_store_run import ROOT, run_windows
 
 POLICIES = sorted(p.name for p in (ROOT / "policies").glob("*.yaml"))
-CUSTOMERS, INVOICES, EVENTS = parity.portfolio(n=48, seed=13)
-FIRST: dict[str, str] = {}
-for _e in EVENTS:
-    if "invoice" in _e:
-        FIRST[_e["invoice"]] = min(FIRST.get(_e["invoice"], _e["at"]), _e["at"])
+PORTFOLIO = Portfolio(48, 13)
+CUSTOMERS, INVOICES, EVENTS = PORTFOLIO.customers, PORTFOLIO.invoices, PORTFOLIO.events
 UNTIL = "2026-12-31"
 DAYS = [(dt.date(2026, 1, 1) + dt.timedelta(days=d)).isoformat() for d in range(0, 364)]
 SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -33,13 +31,7 @@ SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[Health
 
 
 def windows(cuts: list[str]):
-    out, prev = [], ""
-    for cut in cuts + [UNTIL]:
-        day = lambda r, k: (min(r["issued"], FIRST.get(r["id"], r["issued"])) if k == "inv" else r["at"])[:10]  # noqa: E731
-        out.append((cut, [r for r in INVOICES if prev < day(r, "inv") <= cut], CUSTOMERS if not prev else [],
-                    [r for r in EVENTS if prev < day(r, "ev") <= cut]))
-        prev = cut
-    return out
+    return PORTFOLIO.windows(cuts + [UNTIL])
 
 
 _ONE: dict[str, tuple] = {}

@@ -3,7 +3,6 @@ and late records, the clock, policy versions, the run lock, and crash safety und
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import random
@@ -21,35 +20,18 @@ from dunning_engine.io.writers import dumps_record
 from dunning_engine.store import StoreError, StoreLocked, open_store
 from dunning_engine.store.run import StoreRun, stored_states
 
+from portfolio import Portfolio, parity
+
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = sorted(p.name for p in (ROOT / "policies").glob("*.yaml"))
-_spec = importlib.util.spec_from_file_location("parity", ROOT / "benchmarks" / "parity.py")
-parity = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(parity)
-CUSTOMERS, INVOICES, EVENTS = parity.portfolio(n=120, seed=7)
+PORTFOLIO = Portfolio(120, 7)
+CUSTOMERS, INVOICES, EVENTS = PORTFOLIO.customers, PORTFOLIO.invoices, PORTFOLIO.events
 UNTIL = "2027-01-31"
 CUTS = ["2026-02-15", "2026-04-01", "2026-04-02", "2026-07-10", "2026-10-31", UNTIL]
 
-_FIRST: dict[str, str] = {}
-for _e in EVENTS:
-    if "invoice" in _e:
-        _FIRST[_e["invoice"]] = min(_FIRST.get(_e["invoice"], _e["at"]), _e["at"])
-
-
-def _day(rec: dict, kind: str) -> str:
-    """The day a record becomes known: an invoice with its issue or its first event."""
-    at = min(rec["issued"], _FIRST.get(rec["id"], rec["issued"])) if kind == "invoice" else rec["at"]
-    return at[:10]
-
-
 def windows(cuts=CUTS):
     """The records of each run: those of its days not given before."""
-    out, prev = [], ""
-    for cut in cuts:
-        pick = lambda rows, kind: [r for r in rows if prev < _day(r, kind) <= cut]  # noqa: E731
-        out.append((cut, pick(INVOICES, "invoice"), CUSTOMERS if not prev else [], pick(EVENTS, "event")))
-        prev = cut
-    return out
+    return PORTFOLIO.windows(cuts)
 
 
 def store_states(url: str, policy) -> list[dict]:

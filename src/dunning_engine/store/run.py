@@ -250,14 +250,7 @@ class StoreRun:
             except ValueError as e:
                 self._corrupt(cid, e)
         self._was = {cid: row.state or NOT_STARTED for cid, row in wanted.items() if cid in docs}
-        people = {d["customer"] for d in docs.values()} | cust_ids | {inv.customer for inv in new_invoices}
-        for cid, text in store.customers(sorted(people)).items():
-            engine.customers[cid] = decode_customer(json.loads(text))
-        if engine.contact is not None:
-            for cid, text in store.contact(sorted(people)).items():
-                engine.contact.restore(cid, json.loads(text))
-        for cid, texts in store.pending_events(sorted(people)).items():
-            engine.wait_for_customer(cid, [decode_event(json.loads(t)) for t in texts])
+        self._customers_back({d["customer"] for d in docs.values()} | cust_ids | {inv.customer for inv in new_invoices})
         loaded = 0
         for cid in sorted(docs):
             d = docs[cid]
@@ -269,6 +262,18 @@ class StoreRun:
             engine.adopt(case, deferred)
             loaded += 1
         self.report.loaded = loaded
+
+    def _customers_back(self, people: set[str]) -> None:
+        """Restore what the store keeps of these customers: their records, contact bookings and the
+        events waiting for their first case."""
+        store, engine, ids = self.store, self.engine, sorted(people)
+        for cid, text in store.customers(ids).items():
+            engine.customers[cid] = decode_customer(json.loads(text))
+        if engine.contact is not None:
+            for cid, text in store.contact(ids).items():
+                engine.contact.restore(cid, json.loads(text))
+        for cid, texts in store.pending_events(ids).items():
+            engine.wait_for_customer(cid, [decode_event(json.loads(t)) for t in texts])
 
     def _corrupt(self, case_id: str, error: Exception) -> None:
         """A stored case that cannot be read: reported, left as it is in the store, the others go on."""
@@ -432,14 +437,7 @@ class StoreRun:
         if self.clock is not None and t < self.clock:
             raise PolicyError(f"--at {engine.clock.iso(t)} is before the store's clock ({engine.clock.iso(self.clock)})",
                               help="a migration happens at or after the store's clock", code="before-store-clock")
-        people = sorted({r.customer for r in rows})
-        for cid, text in store.customers(people).items():
-            engine.customers[cid] = decode_customer(json.loads(text))
-        if engine.contact is not None:
-            for cid, text in store.contact(people).items():
-                engine.contact.restore(cid, json.loads(text))
-        for cid, texts in store.pending_events(people).items():
-            engine.wait_for_customer(cid, [decode_event(json.loads(x)) for x in texts])
+        self._customers_back({r.customer for r in rows})
         unchanged = self._unchanged(full)
         moves: dict[tuple[str | None, str | None], int] = {}
         for row in rows:
